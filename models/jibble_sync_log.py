@@ -1,0 +1,73 @@
+from odoo import api, fields, models
+
+OPERATIONS = [
+    ("pull", "Scheduled Pull"),
+    ("webhook", "Webhook Event"),
+    ("apply", "Apply Entries"),
+    ("match", "Employee Match"),
+    ("connection_test", "Connection Test"),
+]
+TRIGGERS = [
+    ("cron", "Scheduled"),
+    ("manual", "Manual"),
+    ("webhook", "Webhook"),
+    ("employee", "Employee Change"),
+]
+STATUSES = [
+    ("success", "Success"),
+    ("partial", "Partial"),
+    ("failed", "Failed"),
+    ("skipped", "Skipped"),
+]
+COUNTERS = ("received", "created", "updated", "deleted", "skipped", "failed")
+
+
+class JibbleSyncLog(models.Model):
+    """One row per sync run, webhook event, employee match or connection test."""
+
+    _name = "jibble.sync.log"
+    _description = "Jibble Sync Log"
+    _order = "start desc, id desc"
+    _rec_name = "message"
+
+    operation = fields.Selection(OPERATIONS, required=True, readonly=True, index=True)
+    trigger = fields.Selection(TRIGGERS, required=True, readonly=True, default="manual")
+    status = fields.Selection(STATUSES, required=True, readonly=True, index=True)
+    start = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now, index=True)
+    end = fields.Datetime(readonly=True)
+    duration = fields.Float(
+        string="Duration (s)", readonly=True, aggregator="avg", digits=(16, 3)
+    )
+    received_count = fields.Integer(string="Received", readonly=True)
+    created_count = fields.Integer(string="Created", readonly=True)
+    updated_count = fields.Integer(string="Updated", readonly=True)
+    deleted_count = fields.Integer(string="Deleted", readonly=True)
+    skipped_count = fields.Integer(string="Skipped", readonly=True)
+    failed_count = fields.Integer(string="Failed", readonly=True)
+    message = fields.Char(readonly=True, required=True)
+    detail = fields.Text(
+        string="Technical Detail",
+        readonly=True,
+        help="Response body or traceback of a failure. Never contains a secret.",
+    )
+    employee_id = fields.Many2one("hr.employee", readonly=True, index="btree_not_null")
+    attendance_id = fields.Many2one(
+        "hr.attendance", readonly=True, ondelete="set null", index="btree_not_null"
+    )
+    jibble_entry_id = fields.Char(string="Jibble Entry", readonly=True, index="btree_not_null")
+    jibble_event_id = fields.Char(string="Jibble Event", readonly=True, index="btree_not_null")
+    remote_address = fields.Char(readonly=True)
+    company_id = fields.Many2one(
+        "res.company", readonly=True, default=lambda self: self.env.company, index=True
+    )
+
+    @api.model
+    def _record(self, operation, status, message, **values):
+        """Write one log row whatever the caller's rights: logging must never fail the caller."""
+        values.setdefault("end", fields.Datetime.now())
+        return self.sudo().create({
+            "operation": operation,
+            "status": status,
+            "message": message,
+            **values,
+        })

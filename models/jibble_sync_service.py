@@ -1,0 +1,656 @@
+import logging
+import math
+import time
+import traceback
+from collections import defaultdict
+from datetime import timedelta
+
+import psycopg2
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..jibble.client import (
+    JibbleClient,
+    JibbleConfig,
+    JibbleError,
+    parse_jibble_datetime,
+)
+from ..jibble.pairing import CLOCK_IN, Entry, pair_entries
+
+_logger = logging.getLogger(__name__)
+
+PARAM_PREFIX = "jibble_connector."
+SYNC_LOCK_KEY = "jibble_connector.sync"
+ENTRY_FIELDS = (
+    "person_id", "entry_type", "time", "belongs_to_date", "is_active",
+    "activity_id", "project_id", "location_id", "activity", "project", "location",
+)
+
+
+def normalize_email(email):
+    return (email or "").strip().lower()
+
+
+class ApplyCounts:
+    """What one apply pass did, added up into the run's log row."""
+
+    def __init__(self):
+        self.created = self.updated = self.deleted = self.skipped = self.failed = 0
+
+    def add(self, other):
+        for name in ("created", "updated", "deleted", "skipped", "failed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_log_values(self):
+        return {
+            "created_count": self.created,
+            "updated_count": self.updated,
+            "deleted_count": self.deleted,
+            "skipped_count": self.skipped,
+            "failed_count": self.failed,
+        }
+
+
+class JibbleSyncService(models.AbstractModel):
+    """The one place where Jibble time entries become attendances.
+
+    The scheduled pull, the "Sync now" button, the webhook and employee linking all come here:
+    entries are first stored (so none is lost), then applied per person by re-pairing the
+    person's entries from the last clock-in before the earliest change.
+    """
+
+    _name = "jibble.sync.service"
+    _description = "Jibble Sync Service"
+
+    # Configuration
+
+    @api.model
+    def _param(self, name, default=None):
+        return self.env["ir.config_parameter"].sudo().get_param(PARAM_PREFIX + name, default)
+
+    @api.model
+    def _set_param(self, name, value):
+        self.env["ir.config_parameter"].sudo().set_param(PARAM_PREFIX + name, value)
+
+    @api.model
+    def _client_config(self):
+        settings = self.env["res.config.settings"]
+        missing = [
+            label for label, name in (
+                (_("API Key ID"), "client_id"),
+                (_("API Key Secret"), "client_secret"),
+            ) if not self._param(name)
+        ]
+        if missing:
+            raise UserError(_("Jibble is not configured: %s missing.", ", ".join(missing)))
+        return JibbleConfig(
+            client_id=self._param("client_id"),
+            client_secret=self._param("client_secret"),
+            token_url=self._param("token_url") or settings._fields["jibble_token_url"].default(settings),
+            workspace_url=self._param("workspace_url")
+            or settings._fields["jibble_workspace_url"].default(settings),
+            time_tracking_url=self._param("time_tracking_url")
+            or settings._fields["jibble_time_tracking_url"].default(settings),
+        )
+
+    @api.model
+    def _client(self):
+        return JibbleClient(self._client_config())
+
+    # Storing entries
+
+    @api.model
+    def _entry_values(self, raw, names):
+        """Map one Jibble TimeEntry to jibble.time.entry values; raises ValueError if unusable."""
+        for key in ("id", "personId", "type", "time"):
+            if not isinstance(raw.get(key), str) or not raw[key]:
+                raise ValueError(f"time entry without a usable '{key}'")
+        belongs_to_date = raw.get("belongsToDate")
+        return {
+            "entry_id": raw["id"],
+            "person_id": raw["personId"],
+            "entry_type": raw["type"][:32],
+            "time": parse_jibble_datetime(raw["time"]),
+            "belongs_to_date": fields.Date.to_date(belongs_to_date[:10]) if belongs_to_date else False,
+            "is_active": raw.get("status", "Active") != "Archived",
+            "activity_id": raw.get("activityId") or False,
+            "project_id": raw.get("projectId") or False,
+            "location_id": raw.get("locationId") or False,
+            "activity": names.get("Activities", {}).get(raw.get("activityId")) or False,
+            "project": names.get("Projects", {}).get(raw.get("projectId")) or False,
+            "location": names.get("Locations", {}).get(raw.get("locationId")) or False,
+        }
+
+    @api.model
+    def _store_entries(self, values_list):
+        """Insert new entries and update changed ones.
+
+        Returns {person_id: earliest affected instant}, old instants included, so that
+        re-pairing starts early enough to undo what a moved or archived entry did.
+        """
+        Entry_ = self.env["jibble.time.entry"].sudo()
+        by_id = {values["entry_id"]: values for values in values_list}
+        existing = Entry_.search([("entry_id", "in", list(by_id))])
+        affected = {}
+
+        def touch(person_id, instant):
+            if person_id not in affected or instant < affected[person_id]:
+                affected[person_id] = instant
+
+        for record in existing:
+            values = by_id.pop(record.entry_id)
+            changes = {
+                name: values[name] for name in ENTRY_FIELDS
+                if record[name] != values[name] and not (
+                    isinstance(record._fields[name], fields.Many2one)
+                )
+            }
+            if not changes:
+                continue
+            touch(record.person_id, record.time)
+            touch(values["person_id"], values["time"])
+            record.write({**changes, "state": "pending", "state_message": False})
+        if by_id:
+            Entry_.create(list(by_id.values()))
+            for values in by_id.values():
+                touch(values["person_id"], values["time"])
+        return affected
+
+    @api.model
+    def _mark_missing_entries(self, start, end, seen_entry_ids):
+        """Entries Jibble no longer lists in a window it answered in full were deleted there."""
+        missing = self.env["jibble.time.entry"].sudo().search([
+            ("time", ">=", start),
+            ("time", "<", end),
+            ("is_active", "=", True),
+            ("entry_id", "not in", list(seen_entry_ids)),
+        ])
+        affected = {}
+        for entry in missing:
+            affected[entry.person_id] = min(entry.time, affected.get(entry.person_id, entry.time))
+        missing.write({"is_active": False, "state": "pending", "state_message": False})
+        return affected
+
+    # Employees
+
+    @api.model
+    def _employees_by_person(self, person_ids, trigger, load_people=None):
+        """Linked employees per Jibble person; links new ones by email when that is enabled.
+
+        `load_people` is called only when someone is not linked yet, so a run with every
+        person known asks Jibble for no People list.
+        """
+        Employee = self.env["hr.employee"].sudo().with_context(active_test=False)
+        employees = Employee.search([("jibble_user_id", "in", list(person_ids))])
+        result = {employee.jibble_user_id: employee for employee in employees}
+        unlinked = {pid for pid in person_ids if pid not in result}
+        if unlinked and load_people and self._param("auto_match_email"):
+            people = [person for person in load_people() if person.get("id") in unlinked]
+            result.update(self._match_people_by_email(people, trigger))
+        return result
+
+    @api.model
+    def _match_people_by_email(self, people, trigger):
+        """Link employees to Jibble people by email: jibble_email first, then work_email.
+
+        An email shared by two employees is refused and logged: guessing would put one
+        person's hours on another's attendance.
+        """
+        Employee = self.env["hr.employee"].sudo()
+        candidates = Employee.search([
+            ("jibble_user_id", "=", False),
+            "|", ("jibble_email", "!=", False), ("work_email", "!=", False),
+        ])
+        by_jibble_email, by_work_email = defaultdict(Employee.browse), defaultdict(Employee.browse)
+        for employee in candidates:
+            by_jibble_email[normalize_email(employee.jibble_email)] |= employee
+            by_work_email[normalize_email(employee.work_email)] |= employee
+        linked, taken = {}, Employee.browse()
+        for person in people:
+            email = normalize_email(person.get("email"))
+            if not email:
+                continue
+            matches = (by_jibble_email.get(email) or by_work_email.get(email) or Employee) - taken
+            if len(matches) == 1:
+                matches.with_context(jibble_no_apply=True).write(
+                    {"jibble_user_id": person["id"], "jibble_email": person["email"]})
+                linked[person["id"]] = matches
+                taken |= matches
+            elif len(matches) > 1:
+                self.env["jibble.sync.log"]._record(
+                    "match", "failed",
+                    _("%(count)s employees share the email %(email)s: link %(name)s by hand.",
+                      count=len(matches), email=email, name=person.get("fullName") or person["id"]),
+                    trigger=trigger,
+                    detail="Employees: " + ", ".join(matches.mapped("name")),
+                )
+        return linked
+
+    # Applying entries
+
+    @api.model
+    def _load_entries_from_anchor(self, since_by_person):
+        """Entries of each person from their last active clock-in before `since` onwards.
+
+        Starting at that clock-in is what makes re-pairing exact without reading the
+        person's whole history, so the work per change stays flat as data grows.
+        """
+        person_ids, instants = list(since_by_person), list(since_by_person.values())
+        self.env["jibble.time.entry"].flush_model()
+        self.env.cr.execute(
+            """
+            WITH anchors AS (
+                SELECT p.person_id, COALESCE((
+                    SELECT max(e.time) FROM jibble_time_entry e
+                     WHERE e.person_id = p.person_id AND e.is_active
+                       AND e.entry_type = %s AND e.time < p.since
+                ), p.since) AS anchor
+                FROM unnest(%s::varchar[], %s::timestamp[]) AS p(person_id, since)
+            )
+            SELECT e.id FROM jibble_time_entry e
+              JOIN anchors a ON a.person_id = e.person_id AND e.time >= a.anchor
+            """,
+            [CLOCK_IN, person_ids, instants],
+        )
+        entries = self.env["jibble.time.entry"].sudo().browse(row[0] for row in self.env.cr.fetchall())
+        grouped = defaultdict(lambda: self.env["jibble.time.entry"].sudo())
+        for entry in entries:
+            grouped[entry.person_id] |= entry
+        return grouped
+
+    @api.model
+    def _plan_person(self, employee, entries, attendances_by_entry):
+        """Compare what the entries say with the attendances there are; returns the changes."""
+        entries_by_id = {entry.entry_id: entry for entry in entries}
+        pairing = pair_entries(
+            Entry(entry.entry_id, entry.entry_type, entry.time)
+            for entry in entries if entry.is_active
+        )
+        plan = {"create": [], "write": [], "unlink": [], "states": {}}
+        wanted = {interval.start.entry_id for interval in pairing.intervals}
+        for entry_id, attendance in attendances_by_entry.items():
+            if entry_id in entries_by_id and entry_id not in wanted:
+                plan["unlink"].append(attendance)
+        for entry in entries:
+            if not entry.is_active:
+                plan["states"][entry] = ("ignored", _("Archived or deleted in Jibble."))
+        for ignored in pairing.ignored:
+            plan["states"][entries_by_id[ignored.entry_id]] = (
+                "ignored", _("Entry type %s is not a clock-in or clock-out.", ignored.entry_type))
+        for conflict in pairing.conflicts:
+            plan["states"][entries_by_id[conflict.entry_id]] = ("conflict", conflict.reason)
+        for interval in pairing.intervals:
+            start = entries_by_id[interval.start.entry_id]
+            values = {
+                "employee_id": employee.id,
+                "check_in": start.time,
+                "check_out": interval.check_out or False,
+                "jibble_entry_id": start.entry_id,
+                "jibble_out_entry_id": interval.end.entry_id if interval.end else False,
+                "jibble_activity": start.activity or False,
+                "jibble_project": start.project or False,
+                "jibble_location": start.location or False,
+                "sync_status": "synced",
+                "jibble_sync_message": False,
+            }
+            attendance = attendances_by_entry.get(start.entry_id)
+            plan["states"][start] = ("applied", False)
+            if interval.end:
+                plan["states"][entries_by_id[interval.end.entry_id]] = ("applied", False)
+            if not attendance:
+                plan["create"].append(values)
+                continue
+            changes = {
+                name: value for name, value in values.items()
+                if (attendance[name].id if name == "employee_id" else attendance[name] or False) != value
+            }
+            if changes:
+                plan["write"].append((attendance, changes))
+        return plan
+
+    @api.model
+    def _execute_plan(self, plan, counts):
+        """Carry out a plan; Odoo's own attendance rules may refuse it (ValidationError)."""
+        Attendance = self.env["hr.attendance"].sudo()
+        unlink = Attendance.union(*plan["unlink"])
+        if unlink:
+            unlink.unlink()
+            counts.deleted += len(unlink)
+        moving_out = Attendance.union(*(
+            attendance for attendance, changes in plan["write"] if "jibble_out_entry_id" in changes
+        ))
+        if moving_out:
+            moving_out.write({"jibble_out_entry_id": False})
+        for attendance, changes in sorted(plan["write"], key=lambda item: item[0].check_in):
+            attendance.write(changes)
+            counts.updated += 1
+        if plan["create"]:
+            created = Attendance.create(plan["create"])
+            counts.created += len(created)
+
+    @api.model
+    def _try_plan(self, plan, counts):
+        """Run a plan in a savepoint; returns Odoo's refusal, with nothing written, or None."""
+        done = ApplyCounts()
+        try:
+            with self.env.cr.savepoint():
+                self._execute_plan(plan, done)
+        except (ValidationError, psycopg2.IntegrityError) as error:
+            return error
+        counts.add(done)
+        return None
+
+    @api.model
+    def _execute_plan_or_split(self, plan, counts, log_context):
+        """Run a person's plan at once; when Odoo refuses it, run it change by change so that
+        only the changes that really collide are held back, each marked and logged."""
+        if self._try_plan(plan, counts) is None:
+            return
+        single_plans = (
+            [{"create": [], "write": [], "unlink": [attendance]} for attendance in plan["unlink"]]
+            + [{"create": [], "write": [item], "unlink": []} for item in plan["write"]]
+            + [{"create": [values], "write": [], "unlink": []} for values in plan["create"]]
+        )
+        for single in single_plans:
+            error = self._try_plan(single, counts)
+            if error is not None:
+                counts.failed += 1
+                self._record_conflict(single, plan, error, log_context)
+
+    @api.model
+    def _record_conflict(self, single, plan, error, log_context):
+        message = error.args[0] if isinstance(error, ValidationError) else str(error).strip()
+        entries_by_id = {entry.entry_id: entry for entry in plan["states"]}
+        attendance = self.env["hr.attendance"]
+        entry_id = False
+        if single["write"]:
+            attendance = single["write"][0][0]
+            entry_id = attendance.jibble_entry_id
+            attendance.write({"sync_status": "conflict", "jibble_sync_message": message[:250]})
+        elif single["create"]:
+            entry_id = single["create"][0]["jibble_entry_id"]
+        elif single["unlink"]:
+            attendance = single["unlink"][0]
+            entry_id = attendance.jibble_entry_id
+            attendance.write({"sync_status": "error", "jibble_sync_message": message[:250]})
+        if entry_id in entries_by_id:
+            plan["states"][entries_by_id[entry_id]] = ("conflict", message[:250])
+        self.env["jibble.sync.log"]._record(
+            "apply", "failed",
+            _("Jibble entry %(entry)s collides with an existing attendance: %(reason)s",
+              entry=entry_id, reason=message),
+            jibble_entry_id=entry_id,
+            attendance_id=attendance.id or False,
+            employee_id=log_context["employee"].id,
+            trigger=log_context["trigger"],
+            detail=f"{type(error).__name__}: {message}",
+        )
+
+    @api.model
+    def _write_entry_states(self, states):
+        """One write per distinct state and message instead of one per entry."""
+        grouped = defaultdict(lambda: self.env["jibble.time.entry"].sudo())
+        for entry, state in states.items():
+            if (entry.state, entry.state_message or False) != state:
+                grouped[state] |= entry
+        for (state, message), entries in grouped.items():
+            entries.write({"state": state, "state_message": message})
+
+    @api.model
+    def _apply(self, since_by_person, trigger, load_people=None):
+        """Re-pair every affected person from their last clock-in before the change."""
+        counts = ApplyCounts()
+        if not since_by_person:
+            return counts
+        employees = self._employees_by_person(since_by_person, trigger, load_people)
+        waiting = {}
+        for person_id in since_by_person:
+            employee = employees.get(person_id)
+            if not employee:
+                waiting[person_id] = ("unmatched", _("No employee is linked to this Jibble person yet."))
+            elif not employee.jibble_sync_enabled:
+                waiting[person_id] = ("disabled", _("Jibble sync is off for %s.", employee.name))
+        if waiting:
+            held = self.env["jibble.time.entry"].sudo().search([
+                ("person_id", "in", list(waiting)), ("state", "in", ("pending", "unmatched", "disabled")),
+            ])
+            counts.skipped += len(held.filtered(lambda entry: entry.state == "pending"))
+            self._write_entry_states({entry: waiting[entry.person_id] for entry in held})
+        active = {pid: since for pid, since in since_by_person.items() if pid not in waiting}
+        if not active:
+            return counts
+        entries_by_person = self._load_entries_from_anchor(active)
+        all_entry_ids = [entry.entry_id for entries in entries_by_person.values() for entry in entries]
+        attendances = self.env["hr.attendance"].sudo().search([("jibble_entry_id", "in", all_entry_ids)])
+        attendances_by_entry = {attendance.jibble_entry_id: attendance for attendance in attendances}
+        plans = {
+            person_id: self._plan_person(
+                employees[person_id],
+                entries,
+                {entry.entry_id: attendances_by_entry[entry.entry_id]
+                 for entry in entries if entry.entry_id in attendances_by_entry},
+            )
+            for person_id, entries in entries_by_person.items()
+        }
+        merged = {key: [item for plan in plans.values() for item in plan[key]]
+                  for key in ("create", "write", "unlink")}
+        merged["states"] = {}
+        if self._try_plan(merged, counts) is not None:
+            for person_id, plan in plans.items():
+                self._execute_plan_or_split(
+                    plan, counts, {"employee": employees[person_id], "trigger": trigger})
+        for plan in plans.values():
+            self._write_entry_states(plan["states"])
+        employees_done = self.env["hr.employee"].sudo().union(*(employees[pid] for pid in plans))
+        employees_done.write({"last_jibble_sync": fields.Datetime.now()})
+        return counts
+
+    # Entry points
+
+    @api.model
+    def _receive_entries(self, raw_entries, trigger, names=None, client=None, window=None):
+        """Store Jibble entries, then apply them; the same path for pulls and webhooks.
+
+        With `window` the entries are everything Jibble lists in that time range, so stored
+        entries of the range that are not among them were deleted in Jibble.
+        """
+        values_list, invalid = [], []
+        for raw in raw_entries:
+            try:
+                values_list.append(self._entry_values(raw, names or {}))
+            except (ValueError, TypeError, AttributeError, KeyError) as error:
+                invalid.append((raw, error))
+        affected = self._store_entries(values_list)
+        if window:
+            seen = {values["entry_id"] for values in values_list}
+            for person_id, since in self._mark_missing_entries(*window, seen).items():
+                affected[person_id] = min(since, affected.get(person_id, since))
+        load_people = client and (lambda: list(client.iter_people()))
+        counts = self._apply(affected, trigger, load_people)
+        for raw, error in invalid:
+            counts.failed += 1
+            self.env["jibble.sync.log"]._record(
+                "apply", "failed",
+                _("A Jibble time entry could not be read and was not applied: %s", error),
+                trigger=trigger,
+                jibble_entry_id=str(raw.get("id"))[:64] if isinstance(raw, dict) else False,
+                detail=repr(raw)[:4000],
+            )
+        return counts
+
+    @api.model
+    def _retry_held_entries(self, trigger):
+        """Re-apply entries held back by a conflict or a missing link, from their earliest."""
+        groups = self.env["jibble.time.entry"].sudo()._read_group(
+            [("state", "in", ("pending", "conflict"))], ["person_id"], ["time:min"]
+        )
+        return self._apply(dict(groups), trigger)
+
+    @api.model
+    def _apply_waiting_entries(self, person_ids):
+        """Apply what was received for people before they had a linked, enabled employee."""
+        if self.env.context.get("jibble_no_apply"):
+            return
+        started, clock = fields.Datetime.now(), time.monotonic()
+        groups = self.env["jibble.time.entry"].sudo()._read_group(
+            [("person_id", "in", person_ids), ("state", "!=", "applied")],
+            ["person_id"], ["time:min"],
+        )
+        if not groups:
+            return
+        counts = self._apply(dict(groups), "employee")
+        self.env["jibble.sync.log"]._record(
+            "apply", "partial" if counts.failed else "success",
+            _("Applied Jibble entries waiting for newly linked employees."),
+            trigger="employee", start=started, duration=time.monotonic() - clock,
+            received_count=sum(1 for _group in groups), **counts.as_log_values(),
+        )
+
+    @api.model
+    def _next_window(self):
+        """The slice of Jibble time the next pull batch reads, and the end of the whole run.
+
+        A run starts at the committed cursor minus the re-read window (or at the configured
+        start) and ends at the time it started; its position is saved after every batch.
+        """
+        to_datetime = fields.Datetime.to_datetime
+        run_end = to_datetime(self._param("sync_run_end"))
+        position = to_datetime(self._param("sync_run_position"))
+        if not run_end or not position:
+            run_end = fields.Datetime.now()
+            cursor = to_datetime(self._param("sync_cursor"))
+            overlap = timedelta(hours=int(self._param("sync_overlap_hours") or 48))
+            position = (
+                cursor - overlap if cursor
+                else to_datetime(self._param("sync_start_date")) or run_end - timedelta(days=7)
+            )
+            self._set_param("sync_run_end", fields.Datetime.to_string(run_end))
+            self._set_param("sync_run_position", fields.Datetime.to_string(position))
+        batch = timedelta(hours=max(1, int(self._param("sync_batch_hours") or 24)))
+        end = min(position + batch, run_end)
+        remaining = math.ceil((run_end - end) / batch)
+        return position, end, remaining
+
+    @api.model
+    def _advance(self, end, remaining):
+        if remaining:
+            self._set_param("sync_run_position", fields.Datetime.to_string(end))
+            return
+        self._set_param("sync_cursor", fields.Datetime.to_string(end))
+        self._set_param("sync_run_position", False)
+        self._set_param("sync_run_end", False)
+
+    @api.model
+    def _acquire_sync_lock(self):
+        """Two pulls never overlap; the lock ends with the batch's transaction."""
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [SYNC_LOCK_KEY])
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _run_pull_batch(self, trigger="cron"):
+        """Pull and apply one slice of Jibble time; returns how many slices remain."""
+        Log = self.env["jibble.sync.log"]
+        started, clock = fields.Datetime.now(), time.monotonic()
+        run = {"trigger": trigger, "start": started}
+        if not self._param("sync_enabled"):
+            Log._record("pull", "skipped", _("Jibble sync is disabled in Settings."), **run)
+            return 0
+        try:
+            config = self._client_config()
+        except UserError as error:
+            Log._record("pull", "skipped", error.args[0], **run)
+            return 0
+        if not self._acquire_sync_lock():
+            Log._record("pull", "skipped", _("Another Jibble sync is running; this one was skipped."), **run)
+            return 0
+        start, end, remaining = self._next_window()
+        received = 0
+        try:
+            with self.env.cr.savepoint(), JibbleClient(config) as client:
+                raw_entries = list(client.iter_time_entries(start, end))
+                received = len(raw_entries)
+                names = {
+                    resource: client.names(resource)
+                    for resource in ("Activities", "Projects", "Locations")
+                } if raw_entries else {}
+                counts = self._receive_entries(
+                    raw_entries, trigger, names=names, client=client, window=(start, end))
+                if not remaining:
+                    counts.add(self._retry_held_entries(trigger))
+        except JibbleError as error:
+            Log._record(
+                "pull", "failed", error.message, **run,
+                duration=time.monotonic() - clock, received_count=received,
+                detail=f"{error.detail or ''}\nWindow {start} to {end} UTC will be read again.",
+            )
+            return 0
+        self._advance(end, remaining)
+        Log._record(
+            "pull", "partial" if counts.failed else "success",
+            _("Pulled Jibble entries from %(start)s to %(end)s UTC.", start=start, end=end),
+            **run, duration=time.monotonic() - clock, received_count=received,
+            **counts.as_log_values(),
+        )
+        return remaining
+
+    @api.model
+    def _cron_sync(self):
+        """Scheduled pull: one batch per call; Odoo's cron calls again while work remains."""
+        remaining = self._run_pull_batch("cron")
+        self.env["ir.cron"]._notify_progress(done=1, remaining=remaining)
+
+    @api.model
+    def _sync_all(self, trigger="manual"):
+        """Run batches until the pull has caught up (used by the benchmark and the tests)."""
+        while self._run_pull_batch(trigger):
+            pass
+
+    @api.model
+    def _test_connection(self):
+        """Ask Jibble who we are; returns (ok, sentence) and leaves a log row either way."""
+        started, clock = fields.Datetime.now(), time.monotonic()
+        try:
+            with self._client() as client:
+                organization = client.get_organization()
+                people = sum(1 for _person in client.iter_people())
+        except (JibbleError, UserError) as error:
+            message = error.message if isinstance(error, JibbleError) else error.args[0]
+            self.env["jibble.sync.log"]._record(
+                "connection_test", "failed", message, start=started,
+                duration=time.monotonic() - clock,
+                detail=getattr(error, "detail", None) or False,
+            )
+            return False, message
+        message = _("Connected to %(name)s: %(count)s people in Jibble.",
+                    name=organization.get("name") or organization.get("id"), count=people)
+        self.env["jibble.sync.log"]._record(
+            "connection_test", "success", message, start=started, duration=time.monotonic() - clock,
+        )
+        return True, message
+
+    @api.model
+    def _match_employees(self):
+        """Link every employee Jibble knows by email; returns (linked, people left unmatched)."""
+        started, clock = fields.Datetime.now(), time.monotonic()
+        with self._client() as client:
+            people = list(client.iter_people())
+        linked_ids = set(self.env["hr.employee"].sudo().search(
+            [("jibble_user_id", "in", [person.get("id") for person in people])]
+        ).mapped("jibble_user_id"))
+        linked = self._match_people_by_email(
+            [person for person in people if person.get("id") not in linked_ids], "manual")
+        self._apply_waiting_entries(list(linked))
+        unmatched = [
+            person.get("fullName") or person.get("email") or person.get("id")
+            for person in people if person.get("id") not in linked_ids and person.get("id") not in linked
+        ]
+        self.env["jibble.sync.log"]._record(
+            "match", "partial" if unmatched else "success",
+            _("Linked %(linked)s employees to Jibble; %(left)s Jibble people remain unmatched.",
+              linked=len(linked), left=len(unmatched)),
+            trigger="manual", start=started, duration=time.monotonic() - clock,
+            received_count=len(people), created_count=len(linked), skipped_count=len(unmatched),
+            detail=("Unmatched: " + ", ".join(unmatched)) if unmatched else False,
+        )
+        return linked, unmatched
