@@ -53,3 +53,4 @@ class HrAttendance(models.Model):
             "This Jibble clock-out entry is already linked to another attendance.",
         ),
     ]
+

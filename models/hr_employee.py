@@ -9,32 +9,32 @@ class HrEmployee(models.Model):
         copy=False,
         index="btree_not_null",
         tracking=True,
-        groups="hr.group_hr_user,hr_attendance.group_hr_attendance_officer",
+        groups="hr.group_hr_user",
         help="Id of the Jibble person whose time entries become this employee's attendances.",
     )
     jibble_email = fields.Char(
         string="Jibble Email",
         copy=False,
-        groups="hr.group_hr_user,hr_attendance.group_hr_attendance_officer",
+        groups="hr.group_hr_user",
         help="Email of the Jibble person, used to link the employee when no id is set.",
     )
     jibble_sync_enabled = fields.Boolean(
         string="Sync with Jibble",
         default=True,
         tracking=True,
-        groups="hr.group_hr_user,hr_attendance.group_hr_attendance_officer",
+        groups="hr.group_hr_user",
         help="When off, Jibble entries of this employee are kept but not turned into attendances.",
     )
     last_jibble_sync = fields.Datetime(
         string="Last Jibble Sync",
         copy=False,
         readonly=True,
-        groups="hr.group_hr_user,hr_attendance.group_hr_attendance_officer",
+        groups="hr.group_hr_user",
     )
     jibble_linked = fields.Boolean(
         compute="_compute_jibble_linked",
         search="_search_jibble_linked",
-        groups="hr.group_hr_user,hr_attendance.group_hr_attendance_officer",
+        groups="hr.group_hr_user",
     )
     jibble_attendance_count = fields.Integer(
         compute="_compute_jibble_counts",

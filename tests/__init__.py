@@ -1,1 +1,5 @@
+from . import test_fields
 from . import test_install
+from . import test_security
+from . import test_settings
+from . import test_views

@@ -3,6 +3,45 @@ from odoo.tests import TransactionCase, tagged
 
 @tagged("post_install", "-at_install")
 class TestInstall(TransactionCase):
-    def test_cron_exists(self):
+    def test_module_is_installed_under_its_technical_name(self):
+        module = self.env["ir.module.module"].search([("name", "=", "jibble_connector")])
+        self.assertEqual(module.state, "installed")
+        self.assertIn("hr_attendance", module.dependencies_id.mapped("name"))
+
+    def test_cron_pulls_every_fifteen_minutes_by_default(self):
         cron = self.env.ref("jibble_connector.ir_cron_jibble_sync")
-        self.assertEqual(cron.interval_type, "minutes")
+        self.assertEqual(cron.model_id.model, "jibble.sync.service")
+        self.assertEqual(cron.code.strip(), "model._cron_sync()")
+        self.assertEqual((cron.interval_number, cron.interval_type), (15, "minutes"))
+
+    def test_models_have_the_documented_fields(self):
+        expected = {
+            "hr.employee": {"jibble_user_id", "jibble_email", "jibble_sync_enabled", "last_jibble_sync"},
+            "hr.attendance": {
+                "jibble_entry_id", "jibble_out_entry_id", "jibble_activity", "jibble_project",
+                "jibble_location", "sync_status",
+            },
+            "jibble.sync.log": {
+                "operation", "trigger", "status", "start", "end", "duration", "received_count",
+                "created_count", "updated_count", "deleted_count", "skipped_count", "failed_count",
+                "message", "detail", "employee_id", "attendance_id", "jibble_entry_id",
+                "jibble_event_id",
+            },
+        }
+        for model, names in expected.items():
+            self.assertLessEqual(names, set(self.env[model]._fields), model)
+
+    def test_jibble_entry_id_is_indexed_in_the_database(self):
+        self.env.cr.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'hr_attendance'"
+            " AND indexdef LIKE '%%jibble_entry_id%%'"
+        )
+        self.assertTrue(self.env.cr.fetchall())
+
+    def test_cron_without_configuration_only_logs_a_skip(self):
+        self.env["ir.config_parameter"].set_param("jibble_connector.sync_enabled", False)
+        attendances = self.env["hr.attendance"].search_count([])
+        self.env.ref("jibble_connector.ir_cron_jibble_sync").method_direct_trigger()
+        log = self.env["jibble.sync.log"].search([], limit=1)
+        self.assertEqual((log.operation, log.status), ("pull", "skipped"))
+        self.assertEqual(self.env["hr.attendance"].search_count([]), attendances)
