@@ -1,33 +1,75 @@
 #!/usr/bin/env bash
-# Runs every test of the module in a fresh database and ends with "N passed, N failed".
+# Runs every test of the module and ends with "N passed, N failed":
+#  1. Odoo's test runner on a fresh database with demo data (unit, HTTP and browser tests);
+#  2. life-cycle checks: upgrade, uninstall, and install on a database without demo data.
 source "$(dirname "$0")/common.sh"
 setup_all
 ensure_chromium
 
 DB="jibble_test_$$"
+NODEMO_DB="jibble_test_nodemo_$$"
 ADDONS_PATH="$(make_addons_path)"
-LOG_FILE="$STATE_DIR/test-$DB.log"
-cleanup() { dropdb -h 127.0.0.1 --if-exists "$DB" >/dev/null 2>&1 || true; }
+LOG_DIR="$STATE_DIR/logs"
+mkdir -p "$LOG_DIR"
+cleanup() {
+    for db in "$DB" "$NODEMO_DB"; do dropdb -h 127.0.0.1 --if-exists "$db" >/dev/null 2>&1 || true; done
+}
 trap cleanup EXIT
 
-log "running the tests in database $DB (log: $LOG_FILE)"
+odoo_run() {
+    "$PYTHON" -m odoo --addons-path="$ADDONS_PATH" --db_host=127.0.0.1 --db_user="$(id -un)" \
+        --http-interface=127.0.0.1 --http-port="$(free_port)" --stop-after-init "$@"
+}
+
+log "running the module's tests in database $DB (log: $LOG_DIR/$DB.log)"
 set +e
-"$PYTHON" -m odoo \
-    --addons-path="$ADDONS_PATH" \
-    --db_host=127.0.0.1 --db_user="$(id -un)" \
-    -d "$DB" -i jibble_connector \
-    --test-enable --test-tags "${TEST_TAGS:-/jibble_connector}" \
-    --http-port="$(free_port)" --http-interface=127.0.0.1 \
-    ${WITHOUT_DEMO:+--without-demo=all} \
-    --stop-after-init --log-level=test 2>&1 | tee "$LOG_FILE"
+odoo_run -d "$DB" -i jibble_connector --test-enable --test-tags "${TEST_TAGS:-/jibble_connector}" \
+    --log-level=test 2>&1 | tee "$LOG_DIR/$DB.log"
 status=${PIPESTATUS[0]}
 set -e
-
-summary="$(grep -Eo '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$LOG_FILE" | tail -n1)"
-read -r failed errors total < <(echo "$summary" | sed -E 's/([0-9]+) failed, ([0-9]+) error\(s\) of ([0-9]+) tests/\1 \2 \3/')
-failed=${failed:-0}; errors=${errors:-0}; total=${total:-0}
-bad=$((failed + errors))
-echo "$((total - bad)) passed, $bad failed"
-if [ "$status" -ne 0 ] || [ "$bad" -ne 0 ] || [ "$total" -eq 0 ]; then
-    exit 1
+summary="$(grep -Eo '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$LOG_DIR/$DB.log" | tail -n1 || true)"
+read -r failed errors total < <(echo "${summary:-0 failed, 0 error(s) of 0 tests}" \
+    | sed -E 's/([0-9]+) failed, ([0-9]+) error\(s\) of ([0-9]+) tests/\1 \2 \3/')
+passed=$((total - failed - errors))
+failed=$((failed + errors))
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    log "Odoo exited with status $status"
+    failed=$((failed + 1))
 fi
+
+# A life-cycle check passes when its command succeeds and Odoo logged no error.
+check() {
+    local name="$1"; shift
+    local log_file="$LOG_DIR/$DB-$name.log"
+    if "$@" >"$log_file" 2>&1 && ! grep -qE ' (ERROR|CRITICAL) ' "$log_file"; then
+        log "life-cycle check '$name': ok"
+        passed=$((passed + 1))
+    else
+        log "life-cycle check '$name': FAILED (log: $log_file)"
+        grep -E ' (ERROR|CRITICAL) |Error' "$log_file" | head -n 20 >&2 || true
+        failed=$((failed + 1))
+    fi
+}
+
+uninstall_module() {
+    "$PYTHON" -m odoo shell --addons-path="$ADDONS_PATH" --db_host=127.0.0.1 --db_user="$(id -un)" \
+        -d "$DB" --no-http <<'PY'
+env["ir.module.module"].search([("name", "=", "jibble_connector")]).button_immediate_uninstall()
+env.cr.commit()
+PY
+    local left
+    left="$(psql -h 127.0.0.1 -d "$DB" -tAc "
+        SELECT count(*) FROM information_schema.columns
+         WHERE (table_name = 'hr_attendance' AND column_name LIKE 'jibble%')
+            OR table_name LIKE 'jibble%'")"
+    [ "$left" = 0 ] || { echo "ERROR: $left jibble columns or tables left after uninstall"; return 1; }
+}
+
+if [ "$total" -gt 0 ]; then
+    check upgrade odoo_run -d "$DB" -u jibble_connector
+    check uninstall uninstall_module
+fi
+check install-without-demo odoo_run -d "$NODEMO_DB" -i jibble_connector --without-demo=all
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$total" -gt 0 ]
