@@ -16,6 +16,7 @@
         "data/ir_cron_data.xml",
         "views/jibble_sync_log_views.xml",
         "views/jibble_time_entry_views.xml",
+        "views/jibble_webhook_event_views.xml",
         "views/hr_employee_views.xml",
         "views/hr_attendance_views.xml",
         "views/res_config_settings_views.xml",

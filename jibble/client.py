@@ -87,9 +87,13 @@ class JibbleClient:
         self._token = None
         self._token_expires_at = 0.0
         self.session = requests.Session()
-        retry_class = type("ConfiguredRetry", (JitteredRetry,), {
-            "max_retry_after": config.max_retry_after,
-        })
+        retry_class = type(
+            "ConfiguredRetry",
+            (JitteredRetry,),
+            {
+                "max_retry_after": config.max_retry_after,
+            },
+        )
         retry = retry_class(
             total=config.max_retries,
             connect=config.max_retries,
@@ -119,22 +123,27 @@ class JibbleClient:
     def _access_token(self):
         if self._token and time.monotonic() < self._token_expires_at - TOKEN_REFRESH_MARGIN:
             return self._token
-        response = self._send("POST", self.config.token_url, data={
-            "grant_type": "client_credentials",
-            "client_id": self.config.client_id,
-            "client_secret": self.config.client_secret,
-        })
+        response = self._send(
+            "POST",
+            self.config.token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.config.client_id,
+                "client_secret": self.config.client_secret,
+            },
+        )
         if response.status_code in (400, 401, 403):
             raise JibbleAuthError(
                 "Jibble refused the API key: check the API key ID and secret.",
-                detail=f"HTTP {response.status_code} from the token endpoint: {response.text[:2000]}",
+                detail=f"Token endpoint: HTTP {response.status_code}: {response.text[:2000]}",
             )
         payload = self._json(response)
         token = payload.get("access_token") if isinstance(payload, dict) else None
         if not token:
+            shape = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
             raise JibbleUnexpectedResponse(
                 "Jibble's token endpoint answered without an access token.",
-                detail=f"Keys received: {sorted(payload) if isinstance(payload, dict) else type(payload)}",
+                detail=f"Token endpoint answer had: {shape}",
             )
         self._token = token
         self._token_expires_at = time.monotonic() + float(payload.get("expires_in") or 3600)
@@ -185,9 +194,13 @@ class JibbleClient:
             ) from None
 
     def _get_json(self, url, params=None):
-        for attempt in range(2):
+        """GET with the cached token; a 401 gets one fresh token and one more try."""
+        for _attempt in range(2):
             response = self._send(
-                "GET", url, params=params, headers={"Authorization": f"Bearer {self._access_token()}"}
+                "GET",
+                url,
+                params=params,
+                headers={"Authorization": f"Bearer {self._access_token()}"},
             )
             if response.status_code != 401:
                 break
@@ -195,7 +208,7 @@ class JibbleClient:
         if response.status_code == 401:
             raise JibbleAuthError(
                 "Jibble refused the connector's access token twice; check the API key.",
-                detail=f"GET {url}: HTTP 401 after {attempt + 1} attempts",
+                detail=f"GET {url}: HTTP 401 with a cached and with a fresh token",
             )
         if response.status_code >= 400:
             raise JibbleUnexpectedResponse(
@@ -248,10 +261,12 @@ class JibbleClient:
 
     def iter_time_entries(self, start, end):
         """Every entry whose instant is in [start, end), archived ones included, oldest first."""
-        return self._iter_list(self.config.time_tracking_url, "TimeEntries", {
-            "$filter": f"time ge {format_odata_datetime(start)} and time lt {format_odata_datetime(end)}",
-            "$orderby": "time asc",
-        })
+        window = f"time ge {format_odata_datetime(start)} and time lt {format_odata_datetime(end)}"
+        return self._iter_list(
+            self.config.time_tracking_url,
+            "TimeEntries",
+            {"$filter": window, "$orderby": "time asc"},
+        )
 
 
 def parse_jibble_datetime(value):

@@ -24,9 +24,9 @@ class HrAttendance(models.Model):
         readonly=True,
         help="Id of the Jibble 'Out' entry that closed this attendance.",
     )
-    jibble_activity = fields.Char(string="Jibble Activity", readonly=True)
-    jibble_project = fields.Char(string="Jibble Project", readonly=True)
-    jibble_location = fields.Char(string="Jibble Location", readonly=True)
+    jibble_activity = fields.Char(readonly=True)
+    jibble_project = fields.Char(readonly=True)
+    jibble_location = fields.Char(readonly=True)
     sync_status = fields.Selection(
         SYNC_STATUSES,
         string="Jibble Sync Status",
@@ -35,7 +35,6 @@ class HrAttendance(models.Model):
         index="btree_not_null",
     )
     jibble_sync_message = fields.Char(
-        string="Jibble Sync Message",
         copy=False,
         readonly=True,
         help="Why the last change from Jibble could not be applied as it came.",
@@ -53,4 +52,3 @@ class HrAttendance(models.Model):
             "This Jibble clock-out entry is already linked to another attendance.",
         ),
     ]
-

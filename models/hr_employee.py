@@ -13,7 +13,6 @@ class HrEmployee(models.Model):
         help="Id of the Jibble person whose time entries become this employee's attendances.",
     )
     jibble_email = fields.Char(
-        string="Jibble Email",
         copy=False,
         groups="hr.group_hr_user",
         help="Email of the Jibble person, used to link the employee when no id is set.",
@@ -26,7 +25,6 @@ class HrEmployee(models.Model):
         help="When off, Jibble entries of this employee are kept but not turned into attendances.",
     )
     last_jibble_sync = fields.Datetime(
-        string="Last Jibble Sync",
         copy=False,
         readonly=True,
         groups="hr.group_hr_user",

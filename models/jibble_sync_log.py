@@ -35,9 +35,7 @@ class JibbleSyncLog(models.Model):
     status = fields.Selection(STATUSES, required=True, readonly=True, index=True)
     start = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now, index=True)
     end = fields.Datetime(readonly=True)
-    duration = fields.Float(
-        string="Duration (s)", readonly=True, aggregator="avg", digits=(16, 3)
-    )
+    duration = fields.Float(string="Duration (s)", readonly=True, aggregator="avg", digits=(16, 3))
     received_count = fields.Integer(string="Received", readonly=True)
     created_count = fields.Integer(string="Created", readonly=True)
     updated_count = fields.Integer(string="Updated", readonly=True)
@@ -54,8 +52,8 @@ class JibbleSyncLog(models.Model):
     attendance_id = fields.Many2one(
         "hr.attendance", readonly=True, ondelete="set null", index="btree_not_null"
     )
-    jibble_entry_id = fields.Char(string="Jibble Entry", readonly=True, index="btree_not_null")
-    jibble_event_id = fields.Char(string="Jibble Event", readonly=True, index="btree_not_null")
+    jibble_entry_id = fields.Char(readonly=True, index="btree_not_null")
+    jibble_event_id = fields.Char(readonly=True, index="btree_not_null")
     remote_address = fields.Char(readonly=True)
     company_id = fields.Many2one(
         "res.company", readonly=True, default=lambda self: self.env.company, index=True
@@ -65,9 +63,11 @@ class JibbleSyncLog(models.Model):
     def _record(self, operation, status, message, **values):
         """Write one log row whatever the caller's rights: logging must never fail the caller."""
         values.setdefault("end", fields.Datetime.now())
-        return self.sudo().create({
-            "operation": operation,
-            "status": status,
-            "message": message,
-            **values,
-        })
+        return self.sudo().create(
+            {
+                "operation": operation,
+                "status": status,
+                "message": message,
+                **values,
+            }
+        )

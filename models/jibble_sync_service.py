@@ -1,7 +1,6 @@
 import logging
 import math
 import time
-import traceback
 from collections import defaultdict
 from datetime import timedelta
 
@@ -22,9 +21,19 @@ _logger = logging.getLogger(__name__)
 
 PARAM_PREFIX = "jibble_connector."
 SYNC_LOCK_KEY = "jibble_connector.sync"
+APPLY_LOCK_KEY = "jibble_connector.apply"
 ENTRY_FIELDS = (
-    "person_id", "entry_type", "time", "belongs_to_date", "is_active",
-    "activity_id", "project_id", "location_id", "activity", "project", "location",
+    "person_id",
+    "entry_type",
+    "time",
+    "belongs_to_date",
+    "is_active",
+    "activity_id",
+    "project_id",
+    "location_id",
+    "activity",
+    "project",
+    "location",
 )
 
 
@@ -77,17 +86,20 @@ class JibbleSyncService(models.AbstractModel):
     def _client_config(self):
         settings = self.env["res.config.settings"]
         missing = [
-            label for label, name in (
+            label
+            for label, name in (
                 (_("API Key ID"), "client_id"),
                 (_("API Key Secret"), "client_secret"),
-            ) if not self._param(name)
+            )
+            if not self._param(name)
         ]
         if missing:
             raise UserError(_("Jibble is not configured: %s missing.", ", ".join(missing)))
         return JibbleConfig(
             client_id=self._param("client_id"),
             client_secret=self._param("client_secret"),
-            token_url=self._param("token_url") or settings._fields["jibble_token_url"].default(settings),
+            token_url=self._param("token_url")
+            or settings._fields["jibble_token_url"].default(settings),
             workspace_url=self._param("workspace_url")
             or settings._fields["jibble_workspace_url"].default(settings),
             time_tracking_url=self._param("time_tracking_url")
@@ -112,7 +124,9 @@ class JibbleSyncService(models.AbstractModel):
             "person_id": raw["personId"],
             "entry_type": raw["type"][:32],
             "time": parse_jibble_datetime(raw["time"]),
-            "belongs_to_date": fields.Date.to_date(belongs_to_date[:10]) if belongs_to_date else False,
+            "belongs_to_date": fields.Date.to_date(belongs_to_date[:10])
+            if belongs_to_date
+            else False,
             "is_active": raw.get("status", "Active") != "Archived",
             "activity_id": raw.get("activityId") or False,
             "project_id": raw.get("projectId") or False,
@@ -141,10 +155,10 @@ class JibbleSyncService(models.AbstractModel):
         for record in existing:
             values = by_id.pop(record.entry_id)
             changes = {
-                name: values[name] for name in ENTRY_FIELDS
-                if record[name] != values[name] and not (
-                    isinstance(record._fields[name], fields.Many2one)
-                )
+                name: values[name]
+                for name in ENTRY_FIELDS
+                if record[name] != values[name]
+                and not (isinstance(record._fields[name], fields.Many2one))
             }
             if not changes:
                 continue
@@ -160,12 +174,18 @@ class JibbleSyncService(models.AbstractModel):
     @api.model
     def _mark_missing_entries(self, start, end, seen_entry_ids):
         """Entries Jibble no longer lists in a window it answered in full were deleted there."""
-        missing = self.env["jibble.time.entry"].sudo().search([
-            ("time", ">=", start),
-            ("time", "<", end),
-            ("is_active", "=", True),
-            ("entry_id", "not in", list(seen_entry_ids)),
-        ])
+        missing = (
+            self.env["jibble.time.entry"]
+            .sudo()
+            .search(
+                [
+                    ("time", ">=", start),
+                    ("time", "<", end),
+                    ("is_active", "=", True),
+                    ("entry_id", "not in", list(seen_entry_ids)),
+                ]
+            )
+        )
         affected = {}
         for entry in missing:
             affected[entry.person_id] = min(entry.time, affected.get(entry.person_id, entry.time))
@@ -198,10 +218,14 @@ class JibbleSyncService(models.AbstractModel):
         person's hours on another's attendance.
         """
         Employee = self.env["hr.employee"].sudo()
-        candidates = Employee.search([
-            ("jibble_user_id", "=", False),
-            "|", ("jibble_email", "!=", False), ("work_email", "!=", False),
-        ])
+        candidates = Employee.search(
+            [
+                ("jibble_user_id", "=", False),
+                "|",
+                ("jibble_email", "!=", False),
+                ("work_email", "!=", False),
+            ]
+        )
         by_jibble_email, by_work_email = defaultdict(Employee.browse), defaultdict(Employee.browse)
         for employee in candidates:
             by_jibble_email[normalize_email(employee.jibble_email)] |= employee
@@ -214,14 +238,20 @@ class JibbleSyncService(models.AbstractModel):
             matches = (by_jibble_email.get(email) or by_work_email.get(email) or Employee) - taken
             if len(matches) == 1:
                 matches.with_context(jibble_no_apply=True).write(
-                    {"jibble_user_id": person["id"], "jibble_email": person["email"]})
+                    {"jibble_user_id": person["id"], "jibble_email": person["email"]}
+                )
                 linked[person["id"]] = matches
                 taken |= matches
             elif len(matches) > 1:
                 self.env["jibble.sync.log"]._record(
-                    "match", "failed",
-                    _("%(count)s employees share the email %(email)s: link %(name)s by hand.",
-                      count=len(matches), email=email, name=person.get("fullName") or person["id"]),
+                    "match",
+                    "failed",
+                    _(
+                        "%(count)s employees share the email %(email)s: link %(name)s by hand.",
+                        count=len(matches),
+                        email=email,
+                        name=person.get("fullName") or person["id"],
+                    ),
                     trigger=trigger,
                     detail="Employees: " + ", ".join(matches.mapped("name")),
                 )
@@ -253,7 +283,9 @@ class JibbleSyncService(models.AbstractModel):
             """,
             [CLOCK_IN, person_ids, instants],
         )
-        entries = self.env["jibble.time.entry"].sudo().browse(row[0] for row in self.env.cr.fetchall())
+        entries = (
+            self.env["jibble.time.entry"].sudo().browse(row[0] for row in self.env.cr.fetchall())
+        )
         grouped = defaultdict(lambda: self.env["jibble.time.entry"].sudo())
         for entry in entries:
             grouped[entry.person_id] |= entry
@@ -265,7 +297,8 @@ class JibbleSyncService(models.AbstractModel):
         entries_by_id = {entry.entry_id: entry for entry in entries}
         pairing = pair_entries(
             Entry(entry.entry_id, entry.entry_type, entry.time)
-            for entry in entries if entry.is_active
+            for entry in entries
+            if entry.is_active
         )
         plan = {"create": [], "write": [], "unlink": [], "states": {}}
         wanted = {interval.start.entry_id for interval in pairing.intervals}
@@ -277,7 +310,9 @@ class JibbleSyncService(models.AbstractModel):
                 plan["states"][entry] = ("ignored", _("Archived or deleted in Jibble."))
         for ignored in pairing.ignored:
             plan["states"][entries_by_id[ignored.entry_id]] = (
-                "ignored", _("Entry type %s is not a clock-in or clock-out.", ignored.entry_type))
+                "ignored",
+                _("Entry type %s is not a clock-in or clock-out.", ignored.entry_type),
+            )
         for conflict in pairing.conflicts:
             plan["states"][entries_by_id[conflict.entry_id]] = ("conflict", conflict.reason)
         for interval in pairing.intervals:
@@ -302,8 +337,10 @@ class JibbleSyncService(models.AbstractModel):
                 plan["create"].append(values)
                 continue
             changes = {
-                name: value for name, value in values.items()
-                if (attendance[name].id if name == "employee_id" else attendance[name] or False) != value
+                name: value
+                for name, value in values.items()
+                if (attendance[name].id if name == "employee_id" else attendance[name] or False)
+                != value
             }
             if changes:
                 plan["write"].append((attendance, changes))
@@ -317,9 +354,13 @@ class JibbleSyncService(models.AbstractModel):
         if unlink:
             unlink.unlink()
             counts.deleted += len(unlink)
-        moving_out = Attendance.union(*(
-            attendance for attendance, changes in plan["write"] if "jibble_out_entry_id" in changes
-        ))
+        moving_out = Attendance.union(
+            *(
+                attendance
+                for attendance, changes in plan["write"]
+                if "jibble_out_entry_id" in changes
+            )
+        )
         if moving_out:
             moving_out.write({"jibble_out_entry_id": False})
         for attendance, changes in sorted(plan["write"], key=lambda item: item[0].check_in):
@@ -377,9 +418,13 @@ class JibbleSyncService(models.AbstractModel):
         if entry_id in entries_by_id:
             plan["states"][entries_by_id[entry_id]] = ("conflict", message[:250])
         self.env["jibble.sync.log"]._record(
-            "apply", "failed",
-            _("Jibble entry %(entry)s collides with an existing attendance: %(reason)s",
-              entry=entry_id, reason=message),
+            "apply",
+            "failed",
+            _(
+                "Jibble entry %(entry)s collides with an existing attendance: %(reason)s",
+                entry=entry_id,
+                reason=message,
+            ),
             jibble_entry_id=entry_id,
             attendance_id=attendance.id or False,
             employee_id=log_context["employee"].id,
@@ -408,38 +453,60 @@ class JibbleSyncService(models.AbstractModel):
         for person_id in since_by_person:
             employee = employees.get(person_id)
             if not employee:
-                waiting[person_id] = ("unmatched", _("No employee is linked to this Jibble person yet."))
+                waiting[person_id] = (
+                    "unmatched",
+                    _("No employee is linked to this Jibble person yet."),
+                )
             elif not employee.jibble_sync_enabled:
                 waiting[person_id] = ("disabled", _("Jibble sync is off for %s.", employee.name))
         if waiting:
-            held = self.env["jibble.time.entry"].sudo().search([
-                ("person_id", "in", list(waiting)), ("state", "in", ("pending", "unmatched", "disabled")),
-            ])
+            held = (
+                self.env["jibble.time.entry"]
+                .sudo()
+                .search(
+                    [
+                        ("person_id", "in", list(waiting)),
+                        ("state", "in", ("pending", "unmatched", "disabled")),
+                    ]
+                )
+            )
             counts.skipped += len(held.filtered(lambda entry: entry.state == "pending"))
             self._write_entry_states({entry: waiting[entry.person_id] for entry in held})
         active = {pid: since for pid, since in since_by_person.items() if pid not in waiting}
         if not active:
             return counts
         entries_by_person = self._load_entries_from_anchor(active)
-        all_entry_ids = [entry.entry_id for entries in entries_by_person.values() for entry in entries]
-        attendances = self.env["hr.attendance"].sudo().search([("jibble_entry_id", "in", all_entry_ids)])
-        attendances_by_entry = {attendance.jibble_entry_id: attendance for attendance in attendances}
+        all_entry_ids = [
+            entry.entry_id for entries in entries_by_person.values() for entry in entries
+        ]
+        attendances = (
+            self.env["hr.attendance"].sudo().search([("jibble_entry_id", "in", all_entry_ids)])
+        )
+        attendances_by_entry = {
+            attendance.jibble_entry_id: attendance for attendance in attendances
+        }
         plans = {
             person_id: self._plan_person(
                 employees[person_id],
                 entries,
-                {entry.entry_id: attendances_by_entry[entry.entry_id]
-                 for entry in entries if entry.entry_id in attendances_by_entry},
+                {
+                    entry.entry_id: attendances_by_entry[entry.entry_id]
+                    for entry in entries
+                    if entry.entry_id in attendances_by_entry
+                },
             )
             for person_id, entries in entries_by_person.items()
         }
-        merged = {key: [item for plan in plans.values() for item in plan[key]]
-                  for key in ("create", "write", "unlink")}
+        merged = {
+            key: [item for plan in plans.values() for item in plan[key]]
+            for key in ("create", "write", "unlink")
+        }
         merged["states"] = {}
         if self._try_plan(merged, counts) is not None:
             for person_id, plan in plans.items():
                 self._execute_plan_or_split(
-                    plan, counts, {"employee": employees[person_id], "trigger": trigger})
+                    plan, counts, {"employee": employees[person_id], "trigger": trigger}
+                )
         for plan in plans.values():
             self._write_entry_states(plan["states"])
         employees_done = self.env["hr.employee"].sudo().union(*(employees[pid] for pid in plans))
@@ -449,11 +516,14 @@ class JibbleSyncService(models.AbstractModel):
     # Entry points
 
     @api.model
-    def _receive_entries(self, raw_entries, trigger, names=None, client=None, window=None):
+    def _receive_entries(
+        self, raw_entries, trigger, names=None, client=None, window=None, force=False
+    ):
         """Store Jibble entries, then apply them; the same path for pulls and webhooks.
 
         With `window` the entries are everything Jibble lists in that time range, so stored
-        entries of the range that are not among them were deleted in Jibble.
+        entries of the range that are not among them were deleted in Jibble. With `force`
+        unchanged entries are applied again too (a retry after a conflict or a failure).
         """
         values_list, invalid = [], []
         for raw in raw_entries:
@@ -462,6 +532,10 @@ class JibbleSyncService(models.AbstractModel):
             except (ValueError, TypeError, AttributeError, KeyError) as error:
                 invalid.append((raw, error))
         affected = self._store_entries(values_list)
+        if force:
+            for values in values_list:
+                since = affected.get(values["person_id"], values["time"])
+                affected[values["person_id"]] = min(since, values["time"])
         if window:
             seen = {values["entry_id"] for values in values_list}
             for person_id, since in self._mark_missing_entries(*window, seen).items():
@@ -471,7 +545,8 @@ class JibbleSyncService(models.AbstractModel):
         for raw, error in invalid:
             counts.failed += 1
             self.env["jibble.sync.log"]._record(
-                "apply", "failed",
+                "apply",
+                "failed",
                 _("A Jibble time entry could not be read and was not applied: %s", error),
                 trigger=trigger,
                 jibble_entry_id=str(raw.get("id"))[:64] if isinstance(raw, dict) else False,
@@ -480,10 +555,35 @@ class JibbleSyncService(models.AbstractModel):
         return counts
 
     @api.model
+    def _apply_event_entry(self, event_type, data):
+        """Apply the time entry of one webhook event; returns the stored entry after it.
+
+        A deletion may carry the whole entry or only its id: either way the stored entry
+        stops counting, as an archived one does.
+        """
+        self._lock_apply()
+        if event_type == "TimeEntry.Deleted":
+            stored = self.env["jibble.time.entry"].sudo().search([("entry_id", "=", data.get("id"))])
+            if not stored:
+                return stored
+            stored.write({"is_active": False, "state": "pending", "state_message": False})
+            self._apply({stored.person_id: stored.time}, "webhook")
+            return stored
+        self._receive_entries([data], "webhook", force=True)
+        return self.env["jibble.time.entry"].sudo().search([("entry_id", "=", data["id"])])
+
+    @api.model
+    def _lock_apply(self):
+        """Pulls and webhooks write the same attendances: they take turns."""
+        self.env.cr.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [APPLY_LOCK_KEY])
+
+    @api.model
     def _retry_held_entries(self, trigger):
         """Re-apply entries held back by a conflict or a missing link, from their earliest."""
-        groups = self.env["jibble.time.entry"].sudo()._read_group(
-            [("state", "in", ("pending", "conflict"))], ["person_id"], ["time:min"]
+        groups = (
+            self.env["jibble.time.entry"]
+            .sudo()
+            ._read_group([("state", "in", ("pending", "conflict"))], ["person_id"], ["time:min"])
         )
         return self._apply(dict(groups), trigger)
 
@@ -493,18 +593,28 @@ class JibbleSyncService(models.AbstractModel):
         if self.env.context.get("jibble_no_apply"):
             return
         started, clock = fields.Datetime.now(), time.monotonic()
-        groups = self.env["jibble.time.entry"].sudo()._read_group(
-            [("person_id", "in", person_ids), ("state", "!=", "applied")],
-            ["person_id"], ["time:min"],
+        groups = (
+            self.env["jibble.time.entry"]
+            .sudo()
+            ._read_group(
+                [("person_id", "in", person_ids), ("state", "!=", "applied")],
+                ["person_id"],
+                ["time:min"],
+            )
         )
         if not groups:
             return
+        self._lock_apply()
         counts = self._apply(dict(groups), "employee")
         self.env["jibble.sync.log"]._record(
-            "apply", "partial" if counts.failed else "success",
+            "apply",
+            "partial" if counts.failed else "success",
             _("Applied Jibble entries waiting for newly linked employees."),
-            trigger="employee", start=started, duration=time.monotonic() - clock,
-            received_count=sum(1 for _group in groups), **counts.as_log_values(),
+            trigger="employee",
+            start=started,
+            duration=time.monotonic() - clock,
+            received_count=sum(1 for _group in groups),
+            **counts.as_log_values(),
         )
 
     @api.model
@@ -522,7 +632,8 @@ class JibbleSyncService(models.AbstractModel):
             cursor = to_datetime(self._param("sync_cursor"))
             overlap = timedelta(hours=int(self._param("sync_overlap_hours") or 48))
             position = (
-                cursor - overlap if cursor
+                cursor - overlap
+                if cursor
                 else to_datetime(self._param("sync_start_date")) or run_end - timedelta(days=7)
             )
             self._set_param("sync_run_end", fields.Datetime.to_string(run_end))
@@ -562,34 +673,49 @@ class JibbleSyncService(models.AbstractModel):
             Log._record("pull", "skipped", error.args[0], **run)
             return 0
         if not self._acquire_sync_lock():
-            Log._record("pull", "skipped", _("Another Jibble sync is running; this one was skipped."), **run)
+            Log._record(
+                "pull", "skipped", _("Another Jibble sync is running; this one was skipped."), **run
+            )
             return 0
         start, end, remaining = self._next_window()
         received = 0
         try:
             with self.env.cr.savepoint(), JibbleClient(config) as client:
                 raw_entries = list(client.iter_time_entries(start, end))
+                self._lock_apply()
                 received = len(raw_entries)
-                names = {
-                    resource: client.names(resource)
-                    for resource in ("Activities", "Projects", "Locations")
-                } if raw_entries else {}
+                names = (
+                    {
+                        resource: client.names(resource)
+                        for resource in ("Activities", "Projects", "Locations")
+                    }
+                    if raw_entries
+                    else {}
+                )
                 counts = self._receive_entries(
-                    raw_entries, trigger, names=names, client=client, window=(start, end))
+                    raw_entries, trigger, names=names, client=client, window=(start, end)
+                )
                 if not remaining:
                     counts.add(self._retry_held_entries(trigger))
         except JibbleError as error:
             Log._record(
-                "pull", "failed", error.message, **run,
-                duration=time.monotonic() - clock, received_count=received,
+                "pull",
+                "failed",
+                error.message,
+                **run,
+                duration=time.monotonic() - clock,
+                received_count=received,
                 detail=f"{error.detail or ''}\nWindow {start} to {end} UTC will be read again.",
             )
             return 0
         self._advance(end, remaining)
         Log._record(
-            "pull", "partial" if counts.failed else "success",
+            "pull",
+            "partial" if counts.failed else "success",
             _("Pulled Jibble entries from %(start)s to %(end)s UTC.", start=start, end=end),
-            **run, duration=time.monotonic() - clock, received_count=received,
+            **run,
+            duration=time.monotonic() - clock,
+            received_count=received,
             **counts.as_log_values(),
         )
         return remaining
@@ -617,15 +743,25 @@ class JibbleSyncService(models.AbstractModel):
         except (JibbleError, UserError) as error:
             message = error.message if isinstance(error, JibbleError) else error.args[0]
             self.env["jibble.sync.log"]._record(
-                "connection_test", "failed", message, start=started,
+                "connection_test",
+                "failed",
+                message,
+                start=started,
                 duration=time.monotonic() - clock,
                 detail=getattr(error, "detail", None) or False,
             )
             return False, message
-        message = _("Connected to %(name)s: %(count)s people in Jibble.",
-                    name=organization.get("name") or organization.get("id"), count=people)
+        message = _(
+            "Connected to %(name)s: %(count)s people in Jibble.",
+            name=organization.get("name") or organization.get("id"),
+            count=people,
+        )
         self.env["jibble.sync.log"]._record(
-            "connection_test", "success", message, start=started, duration=time.monotonic() - clock,
+            "connection_test",
+            "success",
+            message,
+            start=started,
+            duration=time.monotonic() - clock,
         )
         return True, message
 
@@ -635,22 +771,35 @@ class JibbleSyncService(models.AbstractModel):
         started, clock = fields.Datetime.now(), time.monotonic()
         with self._client() as client:
             people = list(client.iter_people())
-        linked_ids = set(self.env["hr.employee"].sudo().search(
-            [("jibble_user_id", "in", [person.get("id") for person in people])]
-        ).mapped("jibble_user_id"))
+        linked_ids = set(
+            self.env["hr.employee"]
+            .sudo()
+            .search([("jibble_user_id", "in", [person.get("id") for person in people])])
+            .mapped("jibble_user_id")
+        )
         linked = self._match_people_by_email(
-            [person for person in people if person.get("id") not in linked_ids], "manual")
+            [person for person in people if person.get("id") not in linked_ids], "manual"
+        )
         self._apply_waiting_entries(list(linked))
         unmatched = [
             person.get("fullName") or person.get("email") or person.get("id")
-            for person in people if person.get("id") not in linked_ids and person.get("id") not in linked
+            for person in people
+            if person.get("id") not in linked_ids and person.get("id") not in linked
         ]
         self.env["jibble.sync.log"]._record(
-            "match", "partial" if unmatched else "success",
-            _("Linked %(linked)s employees to Jibble; %(left)s Jibble people remain unmatched.",
-              linked=len(linked), left=len(unmatched)),
-            trigger="manual", start=started, duration=time.monotonic() - clock,
-            received_count=len(people), created_count=len(linked), skipped_count=len(unmatched),
+            "match",
+            "partial" if unmatched else "success",
+            _(
+                "Linked %(linked)s employees to Jibble; %(left)s Jibble people remain unmatched.",
+                linked=len(linked),
+                left=len(unmatched),
+            ),
+            trigger="manual",
+            start=started,
+            duration=time.monotonic() - clock,
+            received_count=len(people),
+            created_count=len(linked),
+            skipped_count=len(unmatched),
             detail=("Unmatched: " + ", ".join(unmatched)) if unmatched else False,
         )
         return linked, unmatched

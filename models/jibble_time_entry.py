@@ -40,7 +40,9 @@ class JibbleTimeEntry(models.Model):
     activity = fields.Char(readonly=True)
     project = fields.Char(readonly=True)
     location = fields.Char(readonly=True)
-    state = fields.Selection(ENTRY_STATES, default="pending", required=True, readonly=True, index=True)
+    state = fields.Selection(
+        ENTRY_STATES, default="pending", required=True, readonly=True, index=True
+    )
     state_message = fields.Char(readonly=True)
     attendance_id = fields.Many2one("hr.attendance", readonly=True, ondelete="set null")
 

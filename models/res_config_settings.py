@@ -91,10 +91,13 @@ class ResConfigSettings(models.TransientModel):
                 raise ValidationError(_("The Jibble sync interval must be at least one minute."))
 
     def set_values(self):
-        super().set_values()
+        result = super().set_values()
         cron = self.env.ref("jibble_connector.ir_cron_jibble_sync", raise_if_not_found=False)
         if cron and cron.sudo().interval_number != self.jibble_sync_interval:
-            cron.sudo().write({"interval_number": self.jibble_sync_interval, "interval_type": "minutes"})
+            cron.sudo().write(
+                {"interval_number": self.jibble_sync_interval, "interval_type": "minutes"}
+            )
+        return result
 
     def action_generate_jibble_webhook_secret(self):
         """A secret long enough that guessing it is not an attack worth trying."""

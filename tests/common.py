@@ -6,14 +6,18 @@ def make_users(env):
     return {
         "employee": new_test_user(env, "jibble_employee", groups="base.group_user"),
         "officer": new_test_user(
-            env, "jibble_officer", groups="base.group_user,hr_attendance.group_hr_attendance_officer"
+            env,
+            "jibble_officer",
+            groups="base.group_user,hr_attendance.group_hr_attendance_officer",
         ),
         "attendance_admin": new_test_user(
-            env, "jibble_attendance_admin",
+            env,
+            "jibble_attendance_admin",
             groups="base.group_user,hr_attendance.group_hr_attendance_manager",
         ),
         "system_admin": new_test_user(
-            env, "jibble_system_admin",
+            env,
+            "jibble_system_admin",
             groups="base.group_user,base.group_system,hr_attendance.group_hr_attendance_manager",
         ),
     }

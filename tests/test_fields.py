@@ -17,10 +17,13 @@ class TestFields(TransactionCase):
 
     def assertRefusedWith(self, message, change):
         """The database refuses; the message is what Odoo shows the person who tried."""
-        with self.assertRaises(UniqueViolation) as caught, mute_logger("odoo.sql_db"):
-            with self.env.cr.savepoint():
-                change()
-                self.env.flush_all()
+        with (
+            self.assertRaises(UniqueViolation) as caught,
+            mute_logger("odoo.sql_db"),
+            self.env.cr.savepoint(),
+        ):
+            change()
+            self.env.flush_all()
         self.assertIn(message, str(_as_validation_error(self.env, caught.exception)))
 
     def test_employee_defaults(self):
@@ -48,30 +51,44 @@ class TestFields(TransactionCase):
 
     def test_duplicate_jibble_entry_id_is_refused(self):
         Attendance = self.env["hr.attendance"]
-        Attendance.create({
-            "employee_id": self.alice.id,
-            "check_in": datetime(2025, 3, 3, 8),
-            "check_out": datetime(2025, 3, 3, 12),
-            "jibble_entry_id": "entry-1",
-        })
+        Attendance.create(
+            {
+                "employee_id": self.alice.id,
+                "check_in": datetime(2025, 3, 3, 8),
+                "check_out": datetime(2025, 3, 3, 12),
+                "jibble_entry_id": "entry-1",
+            }
+        )
         self.assertRefusedWith(
             "This Jibble clock-in entry is already linked to another attendance.",
-            lambda: Attendance.create({
-                "employee_id": self.bob.id,
-                "check_in": datetime(2025, 3, 3, 8),
-                "jibble_entry_id": "entry-1",
-            }),
+            lambda: Attendance.create(
+                {
+                    "employee_id": self.bob.id,
+                    "check_in": datetime(2025, 3, 3, 8),
+                    "jibble_entry_id": "entry-1",
+                }
+            ),
         )
 
     def test_duplicate_clock_out_entry_is_refused(self):
         self.assertRefusedWith(
             "This Jibble clock-out entry is already linked to another attendance.",
-            lambda: self.env["hr.attendance"].create([
-                {"employee_id": self.alice.id, "check_in": datetime(2025, 3, 4, 8),
-                 "check_out": datetime(2025, 3, 4, 9), "jibble_out_entry_id": "entry-2"},
-                {"employee_id": self.bob.id, "check_in": datetime(2025, 3, 4, 8),
-                 "check_out": datetime(2025, 3, 4, 9), "jibble_out_entry_id": "entry-2"},
-            ]),
+            lambda: self.env["hr.attendance"].create(
+                [
+                    {
+                        "employee_id": self.alice.id,
+                        "check_in": datetime(2025, 3, 4, 8),
+                        "check_out": datetime(2025, 3, 4, 9),
+                        "jibble_out_entry_id": "entry-2",
+                    },
+                    {
+                        "employee_id": self.bob.id,
+                        "check_in": datetime(2025, 3, 4, 8),
+                        "check_out": datetime(2025, 3, 4, 9),
+                        "jibble_out_entry_id": "entry-2",
+                    },
+                ]
+            ),
         )
 
     def test_sync_status_values(self):

@@ -13,10 +13,14 @@ class TestSecurity(TransactionCase):
         super().setUpClass()
         cls.users = make_users(cls.env)
         cls.log = cls.env["jibble.sync.log"]._record("pull", "success", "a run")
-        cls.entry = cls.env["jibble.time.entry"].create({
-            "entry_id": "e-1", "person_id": "p-1", "entry_type": "In",
-            "time": datetime(2025, 3, 3, 8),
-        })
+        cls.entry = cls.env["jibble.time.entry"].create(
+            {
+                "entry_id": "e-1",
+                "person_id": "p-1",
+                "entry_type": "In",
+                "time": datetime(2025, 3, 3, 8),
+            }
+        )
 
     def _can(self, user, record, operation):
         try:
@@ -44,17 +48,26 @@ class TestSecurity(TransactionCase):
         self.assertTrue(self._can(self.users["attendance_admin"], self.entry, "write"))
 
     def test_officer_reads_jibble_fields_of_attendances(self):
-        employee = self.env["hr.employee"].create({
-            "name": "Dana", "jibble_user_id": "p-9",
-            "attendance_manager_id": self.users["officer"].id,
-        })
-        attendance = self.env["hr.attendance"].create({
-            "employee_id": employee.id, "check_in": datetime(2025, 3, 3, 8),
-            "check_out": datetime(2025, 3, 3, 9), "jibble_entry_id": "e-9",
-            "jibble_activity": "Work", "sync_status": "synced",
-        })
+        employee = self.env["hr.employee"].create(
+            {
+                "name": "Dana",
+                "jibble_user_id": "p-9",
+                "attendance_manager_id": self.users["officer"].id,
+            }
+        )
+        attendance = self.env["hr.attendance"].create(
+            {
+                "employee_id": employee.id,
+                "check_in": datetime(2025, 3, 3, 8),
+                "check_out": datetime(2025, 3, 3, 9),
+                "jibble_entry_id": "e-9",
+                "jibble_activity": "Work",
+                "sync_status": "synced",
+            }
+        )
         values = attendance.with_user(self.users["officer"]).read(
-            ["jibble_entry_id", "jibble_activity", "sync_status"])[0]
+            ["jibble_entry_id", "jibble_activity", "sync_status"]
+        )[0]
         self.assertEqual(values["jibble_activity"], "Work")
         self.assertEqual(values["sync_status"], "synced")
 
@@ -62,15 +75,20 @@ class TestSecurity(TransactionCase):
         employee = self.env["hr.employee"].create({"name": "Eve", "jibble_user_id": "p-8"})
         with self.assertRaises(AccessError):
             employee.with_user(self.users["officer"]).read(["jibble_user_id"])
-        hr_officer = new_test_user(self.env, "jibble_hr_officer", groups="base.group_user,hr.group_hr_user")
+        hr_officer = new_test_user(
+            self.env, "jibble_hr_officer", groups="base.group_user,hr.group_hr_user"
+        )
         employee.with_user(hr_officer).write({"jibble_sync_enabled": False})
-        self.assertEqual(employee.with_user(hr_officer).read(["jibble_user_id"])[0]["jibble_user_id"], "p-8")
+        self.assertEqual(
+            employee.with_user(hr_officer).read(["jibble_user_id"])[0]["jibble_user_id"], "p-8"
+        )
         self.assertFalse(employee.jibble_sync_enabled)
 
     def test_log_rows_of_another_company_are_hidden(self):
         other = self.env["res.company"].create({"name": "Other Co"})
         foreign = self.env["jibble.sync.log"]._record(
-            "pull", "success", "foreign", company_id=other.id)
+            "pull", "success", "foreign", company_id=other.id
+        )
         officer = self.users["officer"]
         visible = self.env["jibble.sync.log"].with_user(officer).search([])
         self.assertIn(self.log, visible)

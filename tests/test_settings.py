@@ -80,8 +80,10 @@ class TestSettings(TransactionCase):
 
     def test_system_administrator_reads_and_changes_credentials(self):
         admin = self.users["system_admin"]
-        settings = self.env["res.config.settings"].with_user(admin).create(
-            {"jibble_client_id": "id-2", "jibble_client_secret": "secret-2"}
+        settings = (
+            self.env["res.config.settings"]
+            .with_user(admin)
+            .create({"jibble_client_id": "id-2", "jibble_client_secret": "secret-2"})
         )
         settings.execute()
         self.assertEqual(
