@@ -563,7 +563,7 @@ class JibbleSyncService(models.AbstractModel):
         """
         self._lock_apply()
         if event_type == "TimeEntry.Deleted":
-            stored = self.env["jibble.time.entry"].sudo().search([("entry_id", "=", data.get("id"))])
+            stored = self.env["jibble.time.entry"].sudo().search([("entry_id", "=", data["id"])])
             if not stored:
                 return stored
             stored.write({"is_active": False, "state": "pending", "state_message": False})

@@ -39,7 +39,9 @@ class JibbleWebhookEvent(models.Model):
     payload = fields.Text(readonly=True)
     jibble_entry_id = fields.Char(readonly=True, index="btree_not_null")
     remote_address = fields.Char(readonly=True)
-    state = fields.Selection(EVENT_STATES, default="received", required=True, readonly=True, index=True)
+    state = fields.Selection(
+        EVENT_STATES, default="received", required=True, readonly=True, index=True
+    )
     attempts = fields.Integer(readonly=True)
     next_attempt_at = fields.Datetime(readonly=True, index="btree_not_null")
     last_error = fields.Text(readonly=True)
@@ -83,59 +85,93 @@ class JibbleWebhookEvent(models.Model):
                     entry = self.env["jibble.sync.service"]._apply_event_entry(
                         event.event_type, json.loads(event.payload)["data"]
                     )
-            except Exception as error:  # noqa: BLE001 - any failure keeps the event for a retry
+            except Exception as error:  # noqa: BLE001 - a failure of any kind keeps the event
                 event._schedule_retry(attempt, "failed", f"{type(error).__name__}: {error}")
                 Log._record(
-                    "webhook", "failed",
-                    _("Webhook event %(event)s could not be applied; it will be retried.",
-                      event=event.event_id),
-                    trigger="webhook", start=started, duration=time.monotonic() - clock,
-                    jibble_event_id=event.event_id, jibble_entry_id=event.jibble_entry_id,
-                    received_count=1, failed_count=1, detail=traceback.format_exc(limit=8),
+                    "webhook",
+                    "failed",
+                    _(
+                        "Webhook event %(event)s could not be applied; it will be retried.",
+                        event=event.event_id,
+                    ),
+                    trigger="webhook",
+                    start=started,
+                    duration=time.monotonic() - clock,
+                    jibble_event_id=event.event_id,
+                    jibble_entry_id=event.jibble_entry_id,
+                    received_count=1,
+                    failed_count=1,
+                    detail=traceback.format_exc(limit=8),
                 )
                 continue
             if entry.state in HELD_ENTRY_STATES:
                 event._schedule_retry(attempt, "waiting", entry.state_message or entry.state)
-                status, message = "partial", _(
-                    "Webhook event %(event)s is kept until it can be applied: %(reason)s",
-                    event=event.event_id, reason=entry.state_message or entry.state,
+                status, message = (
+                    "partial",
+                    _(
+                        "Webhook event %(event)s is kept until it can be applied: %(reason)s",
+                        event=event.event_id,
+                        reason=entry.state_message or entry.state,
+                    ),
                 )
             else:
-                event.write({
-                    "state": "done", "attempts": attempt,
-                    "next_attempt_at": False, "last_error": False,
-                })
-                status, message = "success", _(
-                    "Webhook event %(event)s applied.", event=event.event_id)
+                event.write(
+                    {
+                        "state": "done",
+                        "attempts": attempt,
+                        "next_attempt_at": False,
+                        "last_error": False,
+                    }
+                )
+                status, message = (
+                    "success",
+                    _("Webhook event %(event)s applied.", event=event.event_id),
+                )
             Log._record(
-                "webhook", status, message,
-                trigger="webhook", start=started, duration=time.monotonic() - clock,
-                jibble_event_id=event.event_id, jibble_entry_id=event.jibble_entry_id,
-                employee_id=entry.employee_id.id, received_count=1,
+                "webhook",
+                status,
+                message,
+                trigger="webhook",
+                start=started,
+                duration=time.monotonic() - clock,
+                jibble_event_id=event.event_id,
+                jibble_entry_id=event.jibble_entry_id,
+                employee_id=entry.employee_id.id,
+                received_count=1,
                 skipped_count=int(status == "partial"),
             )
 
     def _schedule_retry(self, attempt, state, reason):
         delay = min(timedelta(minutes=2 ** min(attempt, 10)), MAX_RETRY_DELAY)
-        self.write({
-            "state": state,
-            "attempts": attempt,
-            "last_error": reason,
-            "next_attempt_at": fields.Datetime.now() + delay,
-        })
+        self.write(
+            {
+                "state": state,
+                "attempts": attempt,
+                "last_error": reason,
+                "next_attempt_at": fields.Datetime.now() + delay,
+            }
+        )
 
     @api.model
     def _cron_retry_events(self):
         """Apply again the events that were held back or failed, oldest first, in batches."""
-        due = self.search([
-            ("state", "in", ("received", "waiting", "failed")),
-            "|", ("next_attempt_at", "=", False), ("next_attempt_at", "<=", fields.Datetime.now()),
-        ], order="received_at, id", limit=RETRY_BATCH)
+        due = self.search(
+            [
+                ("state", "in", ("received", "waiting", "failed")),
+                "|",
+                ("next_attempt_at", "=", False),
+                ("next_attempt_at", "<=", fields.Datetime.now()),
+            ],
+            order="received_at, id",
+            limit=RETRY_BATCH,
+        )
         due._process()
-        remaining = self.search_count([
-            ("state", "in", ("received", "waiting", "failed")),
-            ("next_attempt_at", "<=", fields.Datetime.now()),
-        ])
+        remaining = self.search_count(
+            [
+                ("state", "in", ("received", "waiting", "failed")),
+                ("next_attempt_at", "<=", fields.Datetime.now()),
+            ]
+        )
         self.env["ir.cron"]._notify_progress(done=len(due), remaining=remaining)
 
     def action_retry(self):

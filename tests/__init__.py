@@ -3,3 +3,4 @@ from . import test_install
 from . import test_security
 from . import test_settings
 from . import test_views
+from . import test_webhook

@@ -21,3 +21,18 @@ def make_users(env):
             groups="base.group_user,base.group_system,hr_attendance.group_hr_attendance_manager",
         ),
     }
+
+
+def time_entry(entry_id, person_id, entry_type, time, **extra):
+    """A Jibble TimeEntry as the API and the webhook carry it."""
+    return {
+        "id": entry_id,
+        "personId": person_id,
+        "type": entry_type,
+        "time": time,
+        "status": "Active",
+        "activityId": None,
+        "projectId": None,
+        "locationId": None,
+        **extra,
+    }

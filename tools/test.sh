@@ -30,8 +30,13 @@ set -e
 summary="$(grep -Eo '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$LOG_DIR/$DB.log" | tail -n1 || true)"
 read -r failed errors total < <(echo "${summary:-0 failed, 0 error(s) of 0 tests}" \
     | sed -E 's/([0-9]+) failed, ([0-9]+) error\(s\) of ([0-9]+) tests/\1 \2 \3/')
-passed=$((total - failed - errors))
-failed=$((failed + errors))
+# Odoo counts each failing subTest; count each failing test once.
+failing_tests="$( (grep -oE ' (FAIL|ERROR): [A-Za-z_][A-Za-z0-9_.]*' "$LOG_DIR/$DB.log" || true) | sort -u | wc -l)"
+if [ $((failed + errors)) -gt 0 ] && [ "$failing_tests" -eq 0 ]; then
+    failing_tests=$((failed + errors))
+fi
+failed=$failing_tests
+passed=$((total > failed ? total - failed : 0))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
     log "Odoo exited with status $status"
     failed=$((failed + 1))

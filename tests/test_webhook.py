@@ -1,0 +1,240 @@
+import hashlib
+import hmac
+import json
+import threading
+import time
+from datetime import datetime, timedelta
+
+from odoo.tests import HttpCase, tagged
+
+from ..jibble.signature import SIGNATURE_PREFIX
+from .common import time_entry
+
+SECRET = "test-webhook-secret"
+
+
+def sign(body, timestamp=None, secret=SECRET):
+    content = f"{timestamp}.".encode() + body if timestamp is not None else body
+    return SIGNATURE_PREFIX + hmac.new(secret.encode(), content, hashlib.sha256).hexdigest()
+
+
+@tagged("post_install", "-at_install")
+class TestWebhook(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["ir.config_parameter"].set_param("jibble_connector.webhook_secret", SECRET)
+        cls.employee = cls.env["hr.employee"].create({"name": "Wanda", "jibble_user_id": "p-1"})
+        cls.counter = 0
+
+    def event(self, event_type, entry, event_id=None):
+        TestWebhook.counter += 1
+        return {
+            "id": event_id or f"evt-{TestWebhook.counter}",
+            "type": event_type,
+            "occurredAt": "2025-03-03T08:00:00Z",
+            "data": entry,
+        }
+
+    def post(self, payload, timestamp=True, signature=None, headers=None, raw=None):
+        body = raw if raw is not None else json.dumps(payload).encode()
+        sent_at = str(int(time.time())) if timestamp is True else timestamp
+        all_headers = {"Content-Type": "application/json"}
+        if signature is not False:
+            all_headers["X-Jibble-Signature"] = signature or sign(body, sent_at)
+        if sent_at is not None:
+            all_headers["X-Jibble-Timestamp"] = sent_at
+        all_headers.update(headers or {})
+        return self.url_open("/jibble/webhook", data=body, headers=all_headers, timeout=30)
+
+    def attendances(self):
+        return self.env["hr.attendance"].search([("employee_id", "=", self.employee.id)])
+
+    def snapshot(self):
+        return (
+            self.env["hr.attendance"].search_count([]),
+            self.env["jibble.webhook.event"].search_count([]),
+            self.env["jibble.time.entry"].search_count([]),
+        )
+
+    def test_created_updated_and_deleted_events_change_attendances(self):
+        clock_in = time_entry("in-1", "p-1", "In", "2025-03-03T08:00:00.000Z")
+        response = self.post(self.event("TimeEntry.Created", clock_in))
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json()["status"], "done")
+        self.assertEqual(self.attendances().check_in, datetime(2025, 3, 3, 8))
+        self.assertFalse(self.attendances().check_out)
+
+        clock_out = time_entry("out-1", "p-1", "Out", "2025-03-03T16:30:00.000Z")
+        self.assertEqual(self.post(self.event("TimeEntry.Created", clock_out)).status_code, 200)
+        self.assertEqual(self.attendances().check_out, datetime(2025, 3, 3, 16, 30))
+        self.assertEqual(self.attendances().jibble_out_entry_id, "out-1")
+
+        moved = dict(clock_in, time="2025-03-03T07:45:00.000Z")
+        self.assertEqual(self.post(self.event("TimeEntry.Updated", moved)).status_code, 200)
+        self.assertEqual(self.attendances().check_in, datetime(2025, 3, 3, 7, 45))
+
+        self.assertEqual(
+            self.post(self.event("TimeEntry.Deleted", {"id": "out-1"})).status_code, 200
+        )
+        self.assertFalse(self.attendances().check_out)
+        self.assertEqual(
+            self.post(self.event("TimeEntry.Deleted", {"id": "in-1"})).status_code, 200
+        )
+        self.assertFalse(self.attendances())
+        logs = self.env["jibble.sync.log"].search([("operation", "=", "webhook")])
+        self.assertEqual(len(logs.filtered(lambda log: log.status == "success")), 5)
+
+    def assertRefused(self, response, status, reason_part):
+        self.assertEqual(response.status_code, status, response.text)
+        self.assertEqual(response.json()["status"], "refused")
+        self.assertIn(reason_part, response.json()["reason"])
+
+    def test_refusals_answer_their_status_and_write_nothing(self):
+        entry = time_entry("in-2", "p-1", "In", "2025-03-04T08:00:00Z")
+        before = self.snapshot()
+        stale = str(int(time.time()) - 3600)
+        cases = [
+            (dict(signature=False), 401, "missing"),
+            (dict(signature="sha256=" + "0" * 64), 401, "does not match"),
+            (dict(timestamp=stale), 401, "outside the accepted window"),
+            (dict(timestamp="soon"), 401, "not a Unix time"),
+            (dict(raw=b"{not json"), 400, "not JSON"),
+            (dict(raw=b"[1, 2]"), 400, "not a JSON object"),
+            (dict(raw=json.dumps({"type": "TimeEntry.Created"}).encode()), 400, "'id'"),
+            (
+                dict(raw=json.dumps({"id": "e", "type": "TimeEntry.Created", "data": {}}).encode()),
+                400,
+                "'data'",
+            ),
+            (
+                dict(
+                    raw=json.dumps(
+                        self.event("TimeEntry.Created", dict(entry, time="yesterday"))
+                    ).encode()
+                ),
+                400,
+                "ISO 8601",
+            ),
+            (dict(raw=b"x" * (1024 * 1024 + 1)), 413, "1 MiB"),
+        ]
+        for kwargs, status, reason in cases:
+            with self.subTest(status=status, reason=reason):
+                self.assertRefused(
+                    self.post(self.event("TimeEntry.Created", entry), **kwargs), status, reason
+                )
+        self.assertEqual(self.snapshot(), before)
+
+    def test_refusal_logging_is_throttled_per_reason_and_address(self):
+        entry = time_entry("in-3", "p-1", "In", "2025-03-05T08:00:00Z")
+        for _attempt in range(5):
+            self.post(self.event("TimeEntry.Created", entry), signature="sha256=bad")
+        refusals = self.env["jibble.sync.log"].search([("message", "like", "Webhook refused")])
+        self.assertEqual(len(refusals), 1)
+        self.assertEqual(refusals.remote_address, "127.0.0.1")
+        self.assertEqual(refusals.status, "failed")
+
+    def test_no_secret_configured_fails_closed(self):
+        self.env["ir.config_parameter"].set_param("jibble_connector.webhook_secret", False)
+        before = self.snapshot()
+        response = self.post(
+            self.event("TimeEntry.Created", time_entry("in-4", "p-1", "In", "2025-03-06T08:00:00Z"))
+        )
+        self.assertRefused(response, 503, "not configured")
+        self.assertEqual(self.snapshot(), before)
+
+    def test_unknown_event_type_is_accepted_and_logged_as_ignored(self):
+        before = self.snapshot()
+        response = self.post({"id": "evt-x", "type": "Person.Created", "data": {}})
+        self.assertEqual(response.status_code, 202)
+        self.assertEqual(response.json()["status"], "ignored")
+        self.assertEqual(self.snapshot(), before)
+        log = self.env["jibble.sync.log"].search([("jibble_event_id", "=", "evt-x")])
+        self.assertEqual(log.status, "skipped")
+
+    def test_bare_hex_signature_without_timestamp_is_accepted(self):
+        payload = self.event(
+            "TimeEntry.Created", time_entry("in-5", "p-1", "In", "2025-03-07T08:00:00Z")
+        )
+        body = json.dumps(payload).encode()
+        response = self.post(payload, timestamp=None, signature=sign(body)[len(SIGNATURE_PREFIX) :])
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(len(self.attendances()), 1)
+
+    def test_replayed_event_has_no_second_effect(self):
+        payload = self.event(
+            "TimeEntry.Created", time_entry("in-6", "p-1", "In", "2025-03-10T08:00:00Z")
+        )
+        self.assertEqual(self.post(payload).status_code, 200)
+        moved = dict(payload, data=dict(payload["data"], time="2025-03-10T09:00:00Z"))
+        response = self.post(moved)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["status"], "duplicate")
+        self.assertEqual(self.attendances().check_in, datetime(2025, 3, 10, 8))
+        self.assertEqual(self.env["jibble.webhook.event"].search_count([]), 1)
+
+    def test_event_that_conflicts_is_kept_and_applied_by_the_retry_cron(self):
+        manual = self.env["hr.attendance"].create(
+            {
+                "employee_id": self.employee.id,
+                "check_in": datetime(2025, 3, 11, 7),
+                "check_out": datetime(2025, 3, 11, 12),
+            }
+        )
+        payload = self.event(
+            "TimeEntry.Created", time_entry("in-7", "p-1", "In", "2025-03-11T08:00:00Z")
+        )
+        response = self.post(payload)
+        self.assertEqual(response.status_code, 202)
+        self.assertEqual(response.json()["status"], "waiting")
+        event = self.env["jibble.webhook.event"].search([("event_id", "=", payload["id"])])
+        self.assertEqual((event.state, event.attempts), ("waiting", 1))
+        self.assertTrue(event.last_error)
+        self.assertEqual(self.attendances(), manual)
+        conflict_log = self.env["jibble.sync.log"].search(
+            [("jibble_entry_id", "=", "in-7"), ("operation", "=", "apply")]
+        )
+        self.assertIn("collides", conflict_log.message)
+
+        manual.unlink()
+        event.next_attempt_at = datetime.now() - timedelta(seconds=1)
+        self.env["jibble.webhook.event"]._cron_retry_events()
+        self.assertEqual((event.state, event.attempts), ("done", 2))
+        self.assertEqual(self.attendances().jibble_entry_id, "in-7")
+
+    def test_event_for_an_unlinked_person_is_applied_once_linked(self):
+        payload = self.event(
+            "TimeEntry.Created", time_entry("in-8", "p-new", "In", "2025-03-12T08:00:00Z")
+        )
+        response = self.post(payload)
+        self.assertEqual((response.status_code, response.json()["status"]), (202, "waiting"))
+        newcomer = self.env["hr.employee"].create({"name": "Newcomer"})
+        self.assertFalse(self.env["hr.attendance"].search([("employee_id", "=", newcomer.id)]))
+        newcomer.jibble_user_id = "p-new"
+        attendance = self.env["hr.attendance"].search([("employee_id", "=", newcomer.id)])
+        self.assertEqual(attendance.jibble_entry_id, "in-8")
+        event = self.env["jibble.webhook.event"].search([("event_id", "=", payload["id"])])
+        event.next_attempt_at = datetime.now() - timedelta(seconds=1)
+        self.env["jibble.webhook.event"]._cron_retry_events()
+        self.assertEqual(event.state, "done")
+
+    def test_concurrent_delivery_of_one_event_gives_one_attendance(self):
+        payload = self.event(
+            "TimeEntry.Created", time_entry("in-9", "p-1", "In", "2025-03-13T08:00:00Z")
+        )
+        statuses = []
+
+        def deliver():
+            statuses.append(self.post(payload).json()["status"])
+
+        threads = [threading.Thread(target=deliver) for _thread in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(sorted(statuses), ["done", "duplicate"])
+        self.assertEqual(len(self.attendances()), 1)
+
+    def test_health_route_answers(self):
+        response = self.url_open("/jibble/webhook/health")
+        self.assertEqual((response.status_code, response.json()["status"]), (200, "ok"))
