@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 _logger = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ class JibbleClient:
     # Authentication
 
     def _access_token(self):
-        if self._token and time.monotonic() < self._token_expires_at - TOKEN_REFRESH_MARGIN:
+        if self._token and time.monotonic() < self._token_expires_at:
             return self._token
         response = self._send(
             "POST",
@@ -145,8 +146,11 @@ class JibbleClient:
                 "Jibble's token endpoint answered without an access token.",
                 detail=f"Token endpoint answer had: {shape}",
             )
+        lifetime = float(payload.get("expires_in") or 3600)
         self._token = token
-        self._token_expires_at = time.monotonic() + float(payload.get("expires_in") or 3600)
+        self._token_expires_at = (
+            time.monotonic() + lifetime - min(TOKEN_REFRESH_MARGIN, lifetime / 10)
+        )
         return token
 
     # Transport
@@ -164,6 +168,17 @@ class JibbleClient:
             raise JibbleUnavailable(
                 "Jibble did not answer in time; the sync will try again later.",
                 detail=f"{method} {url}: {type(error).__name__}",
+            ) from None
+        except requests.exceptions.ConnectionError as error:
+            reason = getattr(error.args[0], "reason", None) if error.args else None
+            if isinstance(reason, Urllib3Timeout):
+                raise JibbleUnavailable(
+                    "Jibble did not answer in time; the sync will try again later.",
+                    detail=f"{method} {url}: {type(reason).__name__} after retries",
+                ) from None
+            raise JibbleUnavailable(
+                "Jibble could not be reached; the sync will try again later.",
+                detail=f"{method} {url}: {type(error).__name__}: {error}",
             ) from None
         except requests.exceptions.RequestException as error:
             raise JibbleUnavailable(
@@ -222,6 +237,7 @@ class JibbleClient:
         page_size = self.config.page_size
         query = {**(params or {}), "$top": page_size}
         url, page_query, seen = f"{base_url.rstrip('/')}/{resource}", query, 0
+        server_links_pages = False
         while True:
             payload = self._get_json(url, page_query)
             rows = payload.get("value") if isinstance(payload, dict) else None
@@ -234,8 +250,8 @@ class JibbleClient:
             seen += len(rows)
             next_link = payload.get("@odata.nextLink")
             if next_link:
-                url, page_query = next_link, None
-            elif len(rows) < page_size:
+                url, page_query, server_links_pages = next_link, None, True
+            elif server_links_pages or len(rows) < page_size:
                 return
             else:
                 url = f"{base_url.rstrip('/')}/{resource}"

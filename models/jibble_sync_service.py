@@ -16,6 +16,11 @@ from ..jibble.client import (
     parse_jibble_datetime,
 )
 from ..jibble.pairing import CLOCK_IN, Entry, pair_entries
+from .res_config_settings import (
+    DEFAULT_TIME_TRACKING_URL,
+    DEFAULT_TOKEN_URL,
+    DEFAULT_WORKSPACE_URL,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -84,7 +89,6 @@ class JibbleSyncService(models.AbstractModel):
 
     @api.model
     def _client_config(self):
-        settings = self.env["res.config.settings"]
         missing = [
             label
             for label, name in (
@@ -98,12 +102,12 @@ class JibbleSyncService(models.AbstractModel):
         return JibbleConfig(
             client_id=self._param("client_id"),
             client_secret=self._param("client_secret"),
-            token_url=self._param("token_url")
-            or settings._fields["jibble_token_url"].default(settings),
-            workspace_url=self._param("workspace_url")
-            or settings._fields["jibble_workspace_url"].default(settings),
-            time_tracking_url=self._param("time_tracking_url")
-            or settings._fields["jibble_time_tracking_url"].default(settings),
+            token_url=self._param("token_url") or DEFAULT_TOKEN_URL,
+            workspace_url=self._param("workspace_url") or DEFAULT_WORKSPACE_URL,
+            time_tracking_url=self._param("time_tracking_url") or DEFAULT_TIME_TRACKING_URL,
+            max_retries=int(self._param("http_max_retries") or 4),
+            backoff_factor=float(self._param("http_backoff_factor") or 0.5),
+            read_timeout=float(self._param("http_read_timeout") or 30),
         )
 
     @api.model

@@ -25,17 +25,24 @@ class TestPairing(BaseCase):
         self.assertIsNone(pairing.intervals[0].check_out)
 
     def test_lunch_break_makes_two_intervals(self):
-        pairing = pair_entries([
-            entry("a", "In", 8), entry("b", "Out", 12), entry("c", "In", 13), entry("d", "Out", 17),
-        ])
+        pairing = pair_entries(
+            [
+                entry("a", "In", 8),
+                entry("b", "Out", 12),
+                entry("c", "In", 13),
+                entry("d", "Out", 17),
+            ]
+        )
         self.assertEqual(
-            [(i.start.entry_id, i.end.entry_id) for i in pairing.intervals], [("a", "b"), ("c", "d")]
+            [(i.start.entry_id, i.end.entry_id) for i in pairing.intervals],
+            [("a", "b"), ("c", "d")],
         )
 
     def test_second_in_switches_activity_by_closing_the_first(self):
         pairing = pair_entries([entry("a", "In", 8), entry("b", "In", 10), entry("c", "Out", 12)])
         self.assertEqual(
-            [(i.start.entry_id, i.end.entry_id) for i in pairing.intervals], [("a", "b"), ("b", "c")]
+            [(i.start.entry_id, i.end.entry_id) for i in pairing.intervals],
+            [("a", "b"), ("b", "c")],
         )
 
     def test_out_before_in_is_a_conflict(self):

@@ -40,5 +40,8 @@ class TestSignature(BaseCase):
             (("sha256=é" + digest(BODY)[1:],), "does not match"),
         ]
         for args, reason in cases:
-            with self.subTest(reason=reason, args=args), self.assertRaisesRegex(SignatureError, reason):
+            with (
+                self.subTest(reason=reason, args=args),
+                self.assertRaisesRegex(SignatureError, reason),
+            ):
                 self.verify(*args)
