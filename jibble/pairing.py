@@ -31,21 +31,16 @@ class Interval:
 
 
 @dataclass(frozen=True)
-class Conflict:
-    entry: Entry
-    reason: str
-
-
-@dataclass(frozen=True)
 class Pairing:
     intervals: list
-    conflicts: list
+    unpaired_clock_outs: list
     ignored: list
 
 
 def pair_entries(entries):
-    """Pair active entries of one person; returns intervals, conflicts and ignored entries."""
-    intervals, conflicts, ignored = [], [], []
+    """Pair active entries of one person; also returns the `Out`s that close nothing and
+    the entries of types other than `In` and `Out`."""
+    intervals, unpaired_clock_outs, ignored = [], [], []
     open_entry = None
     for entry in sorted(entries, key=lambda e: (e.time, e.entry_type == CLOCK_IN, e.entry_id)):
         if entry.entry_type == CLOCK_IN:
@@ -57,9 +52,9 @@ def pair_entries(entries):
                 intervals.append(Interval(open_entry, entry))
                 open_entry = None
             else:
-                conflicts.append(Conflict(entry, "clock-out without a clock-in before it"))
+                unpaired_clock_outs.append(entry)
         else:
             ignored.append(entry)
     if open_entry:
         intervals.append(Interval(open_entry, None))
-    return Pairing(intervals, conflicts, ignored)
+    return Pairing(intervals, unpaired_clock_outs, ignored)

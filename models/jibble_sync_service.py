@@ -317,8 +317,11 @@ class JibbleSyncService(models.AbstractModel):
                 "ignored",
                 _("Entry type %s is not a clock-in or clock-out.", ignored.entry_type),
             )
-        for conflict in pairing.conflicts:
-            plan["states"][entries_by_id[conflict.entry_id]] = ("conflict", conflict.reason)
+        for unpaired in pairing.unpaired_clock_outs:
+            plan["states"][entries_by_id[unpaired.entry_id]] = (
+                "conflict",
+                _("Clock-out without a clock-in before it."),
+            )
         for interval in pairing.intervals:
             start = entries_by_id[interval.start.entry_id]
             values = {
@@ -399,28 +402,36 @@ class JibbleSyncService(models.AbstractModel):
         )
         for single in single_plans:
             error = self._try_plan(single, counts)
-            if error is not None:
+            if error is not None and self._record_conflict(single, plan, error, log_context):
                 counts.failed += 1
-                self._record_conflict(single, plan, error, log_context)
 
     @api.model
     def _record_conflict(self, single, plan, error, log_context):
-        message = error.args[0] if isinstance(error, ValidationError) else str(error).strip()
+        """Mark what Odoo refused and say in the log what collided with what, once: a
+        conflict already reported stays quiet until it changes or is resolved.
+
+        Returns whether this is a new conflict."""
+        reason = error.args[0] if isinstance(error, ValidationError) else str(error)
+        message = reason.strip()[:250]
         entries_by_id = {entry.entry_id: entry for entry in plan["states"]}
         attendance = self.env["hr.attendance"]
         entry_id = False
         if single["write"]:
             attendance = single["write"][0][0]
             entry_id = attendance.jibble_entry_id
-            attendance.write({"sync_status": "conflict", "jibble_sync_message": message[:250]})
+            attendance.write({"sync_status": "conflict", "jibble_sync_message": message})
         elif single["create"]:
             entry_id = single["create"][0]["jibble_entry_id"]
         elif single["unlink"]:
             attendance = single["unlink"][0]
             entry_id = attendance.jibble_entry_id
-            attendance.write({"sync_status": "error", "jibble_sync_message": message[:250]})
-        if entry_id in entries_by_id:
-            plan["states"][entries_by_id[entry_id]] = ("conflict", message[:250])
+            attendance.write({"sync_status": "error", "jibble_sync_message": message})
+        entry = entries_by_id.get(entry_id)
+        if entry:
+            already_reported = (entry.state, entry.state_message) == ("conflict", message)
+            plan["states"][entry] = ("conflict", message)
+            if already_reported:
+                return False
         self.env["jibble.sync.log"]._record(
             "apply",
             "failed",
@@ -435,6 +446,7 @@ class JibbleSyncService(models.AbstractModel):
             trigger=log_context["trigger"],
             detail=f"{type(error).__name__}: {message}",
         )
+        return True
 
     @api.model
     def _write_entry_states(self, states):

@@ -100,7 +100,14 @@ class SimulatorCase(LocalJibbleMixin, TransactionCase):
         return person, employee
 
     def pull(self):
+        """Run a whole pull; returns the log rows of its batches."""
+        Log = self.env["jibble.sync.log"]
+        newest = Log.search([], limit=1, order="id desc").id or 0
         self.service._sync_all("manual")
+        return Log.search([("operation", "=", "pull"), ("id", ">", newest)])
+
+    def total(self, logs, counter):
+        return sum(logs.mapped(f"{counter}_count"))
 
     def attendances(self, employee):
         return self.env["hr.attendance"].search(

@@ -17,7 +17,7 @@ class TestPairing(BaseCase):
         interval = pairing.intervals[0]
         self.assertEqual((interval.start.entry_id, interval.end.entry_id), ("in", "out"))
         self.assertEqual(interval.check_out, datetime(2025, 3, 3, 17))
-        self.assertFalse(pairing.conflicts)
+        self.assertFalse(pairing.unpaired_clock_outs)
 
     def test_in_without_out_stays_open(self):
         pairing = pair_entries([entry("in", "In", 8)])
@@ -45,10 +45,9 @@ class TestPairing(BaseCase):
             [("a", "b"), ("b", "c")],
         )
 
-    def test_out_before_in_is_a_conflict(self):
+    def test_out_before_in_is_left_unpaired(self):
         pairing = pair_entries([entry("out", "Out", 7), entry("in", "In", 8)])
-        self.assertEqual([c.entry.entry_id for c in pairing.conflicts], ["out"])
-        self.assertIn("without a clock-in", pairing.conflicts[0].reason)
+        self.assertEqual([e.entry_id for e in pairing.unpaired_clock_outs], ["out"])
         self.assertEqual(pairing.intervals[0].start.entry_id, "in")
 
     def test_out_and_in_at_the_same_instant_close_then_open(self):

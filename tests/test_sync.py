@@ -1,0 +1,330 @@
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tests import tagged
+
+from .common import SimulatorCase
+
+
+@tagged("post_install", "-at_install")
+class TestSync(SimulatorCase):
+    def setUp(self):
+        super().setUp()
+        self.ada, self.ada_employee = self.person_with_employee("Ada")
+        self.ben, self.ben_employee = self.person_with_employee("Ben")
+
+    def work(self, person, start, end, day=0, **extra):
+        """Clock a person in and out on day `day`, hours after midnight UTC."""
+        clock_in = self.simulator.add_time_entry(person["id"], "In", self.at(start, day), **extra)
+        clock_out = self.simulator.add_time_entry(person["id"], "Out", self.at(end, day))
+        return clock_in, clock_out
+
+    def test_clean_first_sync_creates_paired_attendances(self):
+        support = self.simulator.add_activity("Support")
+        apollo = self.simulator.add_project("Apollo")
+        office = self.simulator.add_location("Office")
+        self.work(
+            self.ada,
+            8,
+            12,
+            activity_id=support["id"],
+            project_id=apollo["id"],
+            location_id=office["id"],
+        )
+        self.work(self.ada, 13, 17)
+        self.work(self.ben, 9, 18, day=1)
+        logs = self.pull()
+        self.assertEqual(
+            self.intervals(self.ada_employee),
+            [
+                (self.naive(8), self.naive(12)),
+                (self.naive(13), self.naive(17)),
+            ],
+        )
+        self.assertEqual(self.intervals(self.ben_employee), [(self.naive(9, 1), self.naive(18, 1))])
+        first = self.attendances(self.ada_employee)[0]
+        self.assertEqual(
+            (first.jibble_activity, first.jibble_project, first.jibble_location, first.sync_status),
+            ("Support", "Apollo", "Office", "synced"),
+        )
+        self.assertEqual(self.total(logs, "received"), 6)
+        self.assertEqual(self.total(logs, "created"), 3)
+        self.assertEqual(set(logs.mapped("status")), {"success"})
+        self.assertTrue(self.ada_employee.last_jibble_sync)
+        self.assertTrue(self.env["ir.config_parameter"].get_param("jibble_connector.sync_cursor"))
+
+    def test_running_the_same_pull_twice_changes_nothing(self):
+        self.work(self.ada, 8, 12)
+        self.work(self.ada, 9, 17, day=1)
+        self.pull()
+        before = [
+            (a.id, a.check_in, a.check_out, a.write_date)
+            for a in self.attendances(self.ada_employee)
+        ]
+        self.env["ir.config_parameter"].set_param("jibble_connector.sync_cursor", False)
+        logs = self.pull()
+        after = [
+            (a.id, a.check_in, a.check_out, a.write_date)
+            for a in self.attendances(self.ada_employee)
+        ]
+        self.assertEqual(before, after)
+        self.assertEqual(self.total(logs, "received"), 4)
+        self.assertEqual(
+            [self.total(logs, name) for name in ("created", "updated", "deleted")], [0, 0, 0]
+        )
+
+    def test_edited_entry_changes_the_attendance(self):
+        clock_in, clock_out = self.work(self.ada, 8, 12)
+        self.pull()
+        self.simulator.update_time_entry(clock_out["id"], time=self.at(12.5))
+        self.simulator.update_time_entry(clock_in["id"], time=self.at(7.75))
+        self.pull()
+        self.assertEqual(self.intervals(self.ada_employee), [(self.naive(7.75), self.naive(12.5))])
+        self.assertEqual(sum(self.env["jibble.sync.log"].search([]).mapped("updated_count")), 1)
+
+    def test_archived_clock_in_removes_the_attendance(self):
+        clock_in, _clock_out = self.work(self.ada, 8, 12)
+        self.work(self.ada, 13, 17)
+        self.pull()
+        self.simulator.archive_time_entry(clock_in["id"])
+        logs = self.pull()
+        self.assertEqual(self.intervals(self.ada_employee), [(self.naive(13), self.naive(17))])
+        self.assertEqual(self.total(logs, "deleted"), 1)
+
+    def test_deleted_clock_out_reopens_the_attendance(self):
+        _clock_in, clock_out = self.work(self.ada, 8, 12)
+        self.pull()
+        self.simulator.delete_time_entry(clock_out["id"])
+        self.pull()
+        self.assertEqual(self.intervals(self.ada_employee), [(self.naive(8), None)])
+        stored = self.env["jibble.time.entry"].search([("entry_id", "=", clock_out["id"])])
+        self.assertEqual((stored.is_active, stored.state), (False, "ignored"))
+
+    def test_open_attendance_is_closed_by_its_later_clock_out(self):
+        clock_in = self.simulator.add_time_entry(self.ada["id"], "In", self.at(8))
+        self.pull()
+        self.assertEqual(self.intervals(self.ada_employee), [(self.naive(8), None)])
+        clock_out = self.simulator.add_time_entry(self.ada["id"], "Out", self.at(16))
+        self.pull()
+        attendance = self.attendances(self.ada_employee)
+        self.assertEqual(self.intervals(self.ada_employee), [(self.naive(8), self.naive(16))])
+        self.assertEqual(
+            (attendance.jibble_entry_id, attendance.jibble_out_entry_id),
+            (clock_in["id"], clock_out["id"]),
+        )
+
+    def test_overlap_with_a_manual_attendance_is_a_conflict_until_jibble_corrects_it(self):
+        manual = self.env["hr.attendance"].create(
+            {
+                "employee_id": self.ada_employee.id,
+                "check_in": self.naive(7),
+                "check_out": self.naive(9),
+            }
+        )
+        clock_in, _clock_out = self.work(self.ada, 8, 12)
+        logs = self.pull()
+        self.assertEqual(self.attendances(self.ada_employee), manual)
+        stored = self.env["jibble.time.entry"].search([("entry_id", "=", clock_in["id"])])
+        self.assertEqual(stored.state, "conflict")
+        conflict = self.env["jibble.sync.log"].search([("jibble_entry_id", "=", clock_in["id"])])
+        self.assertEqual(conflict.status, "failed")
+        self.assertIn("collides", conflict.message)
+        self.assertEqual(conflict.employee_id, self.ada_employee)
+        self.assertIn("partial", logs.mapped("status"))
+        self.assertEqual(self.total(logs, "failed"), 1)
+
+        self.simulator.update_time_entry(clock_in["id"], time=self.at(9.5))
+        self.pull()
+        self.assertEqual(
+            self.intervals(self.ada_employee),
+            [(self.naive(7), self.naive(9)), (self.naive(9.5), self.naive(12))],
+        )
+        self.assertEqual(stored.state, "applied")
+
+    def test_conflict_with_an_existing_synced_attendance_marks_it(self):
+        _clock_in, clock_out = self.work(self.ada, 8, 12)
+        self.pull()
+        attendance = self.attendances(self.ada_employee)
+        self.env["hr.attendance"].create(
+            {
+                "employee_id": self.ada_employee.id,
+                "check_in": self.naive(13),
+                "check_out": self.naive(14),
+            }
+        )
+        self.simulator.update_time_entry(clock_out["id"], time=self.at(15))
+        self.pull()
+        self.assertEqual(attendance.check_out, self.naive(12))
+        self.assertEqual(attendance.sync_status, "conflict")
+        self.assertTrue(attendance.jibble_sync_message)
+
+    def test_clock_out_without_clock_in_is_kept_as_a_conflict(self):
+        lonely = self.simulator.add_time_entry(self.ada["id"], "Out", self.at(9))
+        self.pull()
+        self.assertFalse(self.attendances(self.ada_employee))
+        stored = self.env["jibble.time.entry"].search([("entry_id", "=", lonely["id"])])
+        self.assertEqual(stored.state, "conflict")
+        self.assertIn("without a clock-in", stored.state_message)
+
+    def test_unknown_person_is_kept_then_applied_once_linked(self):
+        stranger = self.simulator.add_person("Stranger", email="stranger@example.com")
+        self.work(stranger, 8, 12)
+        logs = self.pull()
+        held = self.env["jibble.time.entry"].search([("person_id", "=", stranger["id"])])
+        self.assertEqual(set(held.mapped("state")), {"unmatched"})
+        self.assertEqual(self.total(logs, "skipped"), 2)
+        employee = self.env["hr.employee"].create({"name": "Stranger"})
+        employee.jibble_user_id = stranger["id"]
+        self.assertEqual(self.intervals(employee), [(self.naive(8), self.naive(12))])
+        self.assertEqual(set(held.mapped("state")), {"applied"})
+
+    def test_email_matching_links_employees_case_insensitively(self):
+        self.env["ir.config_parameter"].set_param("jibble_connector.auto_match_email", True)
+        person = self.simulator.add_person("Cleo", email="Cleo.Doe@Example.com")
+        employee = self.env["hr.employee"].create(
+            {"name": "Cleo", "work_email": "cleo.doe@example.COM"}
+        )
+        self.work(person, 8, 12)
+        self.pull()
+        self.assertEqual(employee.jibble_user_id, person["id"])
+        self.assertEqual(employee.jibble_email, "Cleo.Doe@Example.com")
+        self.assertEqual(self.intervals(employee), [(self.naive(8), self.naive(12))])
+
+    def test_jibble_email_wins_over_work_email(self):
+        self.env["ir.config_parameter"].set_param("jibble_connector.auto_match_email", True)
+        person = self.simulator.add_person("Dora", email="dora@jibble.example")
+        by_work = self.env["hr.employee"].create(
+            {"name": "Dora W", "work_email": "dora@jibble.example"}
+        )
+        by_jibble = self.env["hr.employee"].create(
+            {"name": "Dora J", "jibble_email": "DORA@jibble.example"}
+        )
+        self.work(person, 8, 12)
+        self.pull()
+        self.assertEqual(by_jibble.jibble_user_id, person["id"])
+        self.assertFalse(by_work.jibble_user_id)
+
+    def test_email_shared_by_two_employees_is_refused_and_logged(self):
+        self.env["ir.config_parameter"].set_param("jibble_connector.auto_match_email", True)
+        person = self.simulator.add_person("Eli", email="team@example.com")
+        twins = self.env["hr.employee"].create(
+            [
+                {"name": "Eli One", "work_email": "team@example.com"},
+                {"name": "Eli Two", "work_email": "TEAM@example.com"},
+            ]
+        )
+        self.work(person, 8, 12)
+        self.pull()
+        self.assertFalse(any(twins.mapped("jibble_user_id")))
+        refusal = self.last_log("match")
+        self.assertEqual(refusal.status, "failed")
+        self.assertIn("share the email", refusal.message)
+        held = self.env["jibble.time.entry"].search([("person_id", "=", person["id"])])
+        self.assertEqual(set(held.mapped("state")), {"unmatched"})
+
+    def test_person_without_email_stays_unmatched(self):
+        self.env["ir.config_parameter"].set_param("jibble_connector.auto_match_email", True)
+        nobody = self.simulator.add_person("Nobody", email=None)
+        self.env["hr.employee"].create({"name": "Nobody", "work_email": False})
+        self.work(nobody, 8, 12)
+        self.pull()
+        held = self.env["jibble.time.entry"].search([("person_id", "=", nobody["id"])])
+        self.assertEqual(set(held.mapped("state")), {"unmatched"})
+
+    def test_match_employees_button_links_all_and_reports_the_rest(self):
+        self.simulator.add_person("Fay", email="fay@example.com")
+        self.simulator.add_person("Gus", email="gus@example.com")
+        fay = self.env["hr.employee"].create({"name": "Fay", "work_email": "FAY@example.com"})
+        action = self.env["res.config.settings"].create({}).action_jibble_match_employees()
+        self.assertTrue(fay.jibble_user_id)
+        self.assertIn("1 employees linked", action["params"]["message"])
+        self.assertIn("Gus", action["params"]["message"])
+        log = self.last_log("match")
+        self.assertEqual((log.status, log.created_count, log.skipped_count), ("partial", 1, 1))
+
+    def test_employee_with_sync_disabled_is_skipped_then_applied_when_enabled(self):
+        self.ada_employee.jibble_sync_enabled = False
+        self.work(self.ada, 8, 12)
+        logs = self.pull()
+        self.assertFalse(self.attendances(self.ada_employee))
+        self.assertEqual(self.total(logs, "skipped"), 2)
+        self.ada_employee.jibble_sync_enabled = True
+        self.assertEqual(self.intervals(self.ada_employee), [(self.naive(8), self.naive(12))])
+
+    def test_shifts_around_midnight_in_two_time_zones(self):
+        new_york = self.simulator.add_person("Nia", time_zone="America/New_York")
+        kolkata = self.simulator.add_person("Kai", time_zone="Asia/Kolkata")
+        nia = self.env["hr.employee"].create({"name": "Nia", "jibble_user_id": new_york["id"]})
+        kai = self.env["hr.employee"].create({"name": "Kai", "jibble_user_id": kolkata["id"]})
+        self.work(new_york, 20, 26)
+        self.work(kolkata, 18.5, 24.5)
+        self.pull()
+        self.assertEqual(self.intervals(nia), [(self.naive(20), self.naive(26))])
+        self.assertEqual(self.intervals(kai), [(self.naive(18.5), self.naive(24.5))])
+
+    def test_outage_mid_run_loses_nothing_and_duplicates_nothing(self):
+        for day in range(3):
+            self.work(self.ada, 8, 12, day=day)
+            self.work(self.ben, 9, 17, day=day)
+        service = self.service
+        self.assertTrue(service._run_pull_batch("cron"))
+        self.simulator.inject_fault("server_error", count=20, path_contains="TimeEntries")
+        self.assertEqual(service._run_pull_batch("cron"), 0)
+        failure = self.last_log()
+        self.assertEqual(failure.status, "failed")
+        self.assertIn("unavailable", failure.message)
+        self.assertIn("will be read again", failure.detail)
+        self.assertEqual(len(self.attendances(self.ada_employee)), 1)
+        self.simulator.clear_faults()
+        self.pull()
+        self.assertEqual(
+            self.intervals(self.ada_employee),
+            [(self.naive(8, d), self.naive(12, d)) for d in range(3)],
+        )
+        self.assertEqual(len(self.attendances(self.ben_employee)), 3)
+        self.assertEqual(self.env["jibble.time.entry"].search_count([]), 12)
+
+    def test_cursor_and_overlap_window(self):
+        params = self.env["ir.config_parameter"]
+        params.set_param("jibble_connector.sync_overlap_hours", 6)
+        first_run = self.pull()
+        self.assertEqual(len(first_run), 5)
+        self.assertIn(self.day.strftime("%Y-%m-%d 00:00:00"), first_run[-1].message)
+        cursor = fields.Datetime.to_datetime(params.get_param("jibble_connector.sync_cursor"))
+        self.assertFalse(params.get_param("jibble_connector.sync_run_position"))
+        second_run = self.pull()
+        self.assertEqual(len(second_run), 1)
+        self.assertIn(f"from {cursor - timedelta(hours=6)} to", second_run.message)
+
+    def test_sync_now_button_triggers_the_cron_which_pulls(self):
+        self.work(self.ada, 8, 12)
+        cron = self.env.ref("jibble_connector.ir_cron_jibble_sync")
+        action = self.env["res.config.settings"].create({}).action_jibble_sync_now()
+        self.assertIn("background", action["params"]["message"])
+        self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]))
+        for _batch in range(6):
+            cron.method_direct_trigger()
+        self.assertEqual(self.intervals(self.ada_employee), [(self.naive(8), self.naive(12))])
+        self.assertEqual(self.last_log().trigger, "cron")
+
+    def test_cron_reports_progress_and_resumes_where_it_stopped(self):
+        self.work(self.ada, 8, 12, day=2)
+        cron = self.env.ref("jibble_connector.ir_cron_jibble_sync")
+        cron.method_direct_trigger()
+        progress = self.env["ir.cron.progress"].search(
+            [("cron_id", "=", cron.id)], limit=1, order="id desc"
+        )
+        self.assertEqual(progress.done, 1)
+        self.assertGreater(progress.remaining, 0)
+        position = self.env["ir.config_parameter"].get_param("jibble_connector.sync_run_position")
+        self.assertTrue(position)
+        while self.env["ir.config_parameter"].get_param("jibble_connector.sync_run_position"):
+            cron.method_direct_trigger()
+        self.assertEqual(self.intervals(self.ada_employee), [(self.naive(8, 2), self.naive(12, 2))])
+
+    def test_a_second_run_while_one_is_running_is_skipped(self):
+        with self.env.registry.cursor() as other_cr:
+            other_cr.execute("SELECT pg_advisory_xact_lock(hashtext('jibble_connector.sync'))")
+            self.service._run_pull_batch("cron")
+        self.assertEqual(self.last_log().status, "skipped")
+        self.assertIn("Another Jibble sync", self.last_log().message)
