@@ -88,7 +88,8 @@ class JibbleWebhookController(http.Controller):
         stored = env["jibble.webhook.event"]._store(event)
         if not stored:
             return self._answer(200, "duplicate", "event already received")
-        cr.commit()
+        # The event is durable before it is applied: a failure while applying keeps it.
+        cr.commit()  # pylint: disable=invalid-commit
         stored._process()
         return self._answer(200 if stored.state == "done" else 202, stored.state, None)
 

@@ -1,0 +1,61 @@
+"""Start Odoo in this process on a fresh database with the connector installed."""
+
+import getpass
+import os
+import subprocess
+import sys
+import tempfile
+
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def addons_path():
+    """Odoo's addons plus a folder holding this repository as `jibble_connector`."""
+    import odoo  # noqa: PLC0415 - imported once the caller has checked it is installed
+
+    link_dir = tempfile.mkdtemp(prefix="jibble-bench-")
+    os.symlink(REPO_DIR, os.path.join(link_dir, "jibble_connector"))
+    root = os.path.dirname(odoo.__file__)
+    paths = [os.path.join(root, "addons")]
+    community = os.path.join(os.path.dirname(root), "addons")
+    if os.path.isdir(os.path.join(community, "hr_attendance")):
+        paths.append(community)
+    return ",".join([*paths, link_dir])
+
+
+def odoo_args(database, path):
+    return [
+        f"--addons-path={path}",
+        "--db_host=127.0.0.1",
+        f"--db_user={getpass.getuser()}",
+        "-d",
+        database,
+        "--log-level=warn",
+    ]
+
+
+def fresh_database(database, path):
+    """Drop and recreate `database` with jibble_connector installed, without demo data."""
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "--if-exists", database], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "odoo",
+            *odoo_args(database, path),
+            "-i",
+            "jibble_connector",
+            "--without-demo=all",
+            "--stop-after-init",
+            "--http-port=0",
+        ],
+        check=True,
+    )
+
+
+def open_registry(database, path):
+    import odoo  # noqa: PLC0415
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+
+    odoo.tools.config.parse_config(odoo_args(database, path))
+    return Registry(database)

@@ -1,0 +1,156 @@
+"""Benchmark: a full Jibble pull into a fresh database, against the floor of one batched
+hr.attendance.create() of the same attendances, at two sizes.
+
+    python3 bench/sync_bench.py                 # 100 x 20 and 500 x 20 (people x days)
+    python3 bench/sync_bench.py --sizes 50x10
+
+Prints wall time, entries per second, SQL queries per entry, API calls and peak memory.
+"""
+
+import argparse
+import os
+import resource
+import sys
+import time
+from datetime import date, timedelta
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.common import addons_path, fresh_database, open_registry
+from simulator import JibbleSimulator, generate_dataset
+
+DATABASE = "jibble_bench_sync"
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(cr, work):
+    """Run `work()`, returning (seconds, SQL queries, process peak RSS in MiB after it)."""
+    queries_before, started = cr.sql_log_count, time.perf_counter()
+    work()
+    seconds, queries = time.perf_counter() - started, cr.sql_log_count - queries_before
+    return seconds, queries, peak_rss_mib()
+
+
+def configure(env, simulator, start):
+    params = env["ir.config_parameter"].sudo()
+    for key, value in {
+        "sync_enabled": "True",
+        "client_id": simulator.client_id,
+        "client_secret": simulator.client_secret,
+        "token_url": simulator.token_url,
+        "workspace_url": simulator.workspace_url,
+        "time_tracking_url": simulator.time_tracking_url,
+        "sync_start_date": f"{start} 00:00:00",
+        "sync_cursor": False,
+        "sync_run_position": False,
+        "sync_run_end": False,
+    }.items():
+        params.set_param(f"jibble_connector.{key}", value)
+
+
+def floor_values(env, dataset, employee_by_person):
+    """The attendances the sync should create, paired here without the connector."""
+    from odoo.addons.jibble_connector.jibble.client import parse_jibble_datetime  # noqa: PLC0415
+    from odoo.addons.jibble_connector.jibble.pairing import Entry, pair_entries  # noqa: PLC0415
+
+    by_person = {}
+    for raw in dataset["time_entries"]:
+        if raw["status"] == "Active":
+            by_person.setdefault(raw["personId"], []).append(
+                Entry(raw["id"], raw["type"], parse_jibble_datetime(raw["time"]))
+            )
+    return [
+        {
+            "employee_id": employee_by_person[person_id],
+            "check_in": interval.start.time,
+            "check_out": interval.check_out or False,
+            "jibble_entry_id": interval.start.entry_id,
+        }
+        for person_id, entries in by_person.items()
+        for interval in pair_entries(entries).intervals
+    ]
+
+
+def run_size(registry, people, days):
+    start = date.today() - timedelta(days=days + 1)
+    dataset = generate_dataset(people, days, start_date=start, seed=7)
+    entries = len(dataset["time_entries"])
+    with JibbleSimulator(max_page_size=100) as simulator, registry.cursor() as cr:
+        from odoo import api  # noqa: PLC0415
+
+        simulator.load(dataset)
+        env = api.Environment(cr, 1, {})
+        employees = env["hr.employee"].create(
+            [
+                {"name": person["fullName"], "jibble_user_id": person["id"]}
+                for person in dataset["people"]
+            ]
+        )
+        configure(env, simulator, start - timedelta(days=1))
+        env.flush_all()
+        simulator.reset_counters()
+        seconds, queries, peak = measure(cr, lambda: env["jibble.sync.service"]._sync_all())
+        api_calls = simulator.count_requests()
+        created = env["hr.attendance"].search_count([("jibble_entry_id", "!=", False)])
+        cr.rollback()
+
+        employees = env["hr.employee"].create(
+            [
+                {"name": person["fullName"], "jibble_user_id": person["id"]}
+                for person in dataset["people"]
+            ]
+        )
+        values = floor_values(
+            env, dataset, dict(zip(employees.mapped("jibble_user_id"), employees.ids, strict=True))
+        )
+        floor_seconds, floor_queries, floor_peak = measure(
+            cr, lambda: (env["hr.attendance"].create(values), env.flush_all())
+        )
+        cr.rollback()
+    return {
+        "size": f"{people} people x {days} days",
+        "entries": entries,
+        "attendances": created,
+        "floor_attendances": len(values),
+        "seconds": seconds,
+        "queries": queries,
+        "api_calls": api_calls,
+        "peak_mib": peak,
+        "floor_seconds": floor_seconds,
+        "floor_queries": floor_queries,
+        "floor_peak_mib": floor_peak,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100x20,500x20")
+    parser.add_argument("--skip-install", action="store_true")
+    args = parser.parse_args()
+    path = addons_path()
+    if not args.skip_install:
+        fresh_database(DATABASE, path)
+    registry = open_registry(DATABASE, path)
+    print(
+        f"{'size':<24}{'entries':>9}{'att.':>7}{'sync s':>9}{'entries/s':>11}"
+        f"{'SQL/entry':>11}{'API calls':>11}{'RSS MiB':>10}{'floor s':>9}{'floor SQL/e':>12}"
+        f"{'x floor':>9}"
+    )
+    for size in args.sizes.split(","):
+        people, days = (int(n) for n in size.split("x"))
+        r = run_size(registry, people, days)
+        print(
+            f"{r['size']:<24}{r['entries']:>9}{r['attendances']:>7}{r['seconds']:>9.2f}"
+            f"{r['entries'] / r['seconds']:>11.0f}{r['queries'] / r['entries']:>11.2f}"
+            f"{r['api_calls']:>11}{r['peak_mib']:>10.1f}{r['floor_seconds']:>9.2f}"
+            f"{r['floor_queries'] / r['entries']:>12.2f}{r['seconds'] / r['floor_seconds']:>9.2f}",
+            flush=True,
+        )
+    print("RSS MiB is the process's peak resident memory after the sync of that size.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""Benchmark: signed webhook events against Odoo with --workers=2 on loopback, and the same
+load on the module's trivial health route as the framework's floor.
+
+    python3 bench/webhook_bench.py [--seconds 30] [--concurrency 8]
+
+Prints accepted events per second, p50 and p99 latency, errors, and checks at the end that
+every accepted event became an attendance change (no event lost).
+"""
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.common import addons_path, fresh_database, odoo_args, open_registry
+from simulator import sign_body
+
+DATABASE = "jibble_bench_webhook"
+SECRET = "bench-webhook-secret"
+PEOPLE = 200
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def prepare(path):
+    """Fresh database, webhook secret set, PEOPLE employees linked to Jibble people."""
+    fresh_database(DATABASE, path)
+    registry = open_registry(DATABASE, path)
+    from odoo import api  # noqa: PLC0415
+
+    with registry.cursor() as cr:
+        env = api.Environment(cr, 1, {})
+        env["ir.config_parameter"].set_param("jibble_connector.webhook_secret", SECRET)
+        env["hr.employee"].create(
+            [{"name": f"Bench {n}", "jibble_user_id": f"bench-person-{n}"} for n in range(PEOPLE)]
+        )
+    return registry
+
+
+def start_odoo(path, port):
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "odoo",
+            *odoo_args(DATABASE, path),
+            "--workers=2",
+            "--max-cron-threads=0",
+            f"--http-port={port}",
+            "--http-interface=127.0.0.1",
+            f"--db-filter=^{DATABASE}$",
+            f"--gevent-port={free_port()}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _attempt in range(120):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/jibble/webhook/health")
+            if connection.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise RuntimeError("Odoo did not start")
+
+
+class Load:
+    """Worker threads sending requests for a fixed time; one keep-alive connection each."""
+
+    def __init__(self, port, seconds, concurrency, make_request):
+        self.port, self.seconds, self.concurrency = port, seconds, concurrency
+        self.make_request = make_request
+        self.latencies, self.errors, self.lock = [], 0, threading.Lock()
+
+    def worker(self, index):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        deadline, sequence = time.monotonic() + self.seconds, 0
+        while time.monotonic() < deadline:
+            method, url, body, headers = self.make_request(index, sequence)
+            sequence += 1
+            started = time.perf_counter()
+            try:
+                connection.request(method, url, body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                ok = response.status in (200, 202)
+            except OSError:
+                ok = False
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            elapsed = time.perf_counter() - started
+            with self.lock:
+                if ok:
+                    self.latencies.append(elapsed)
+                else:
+                    self.errors += 1
+
+    def run(self):
+        threads = [threading.Thread(target=self.worker, args=(n,)) for n in range(self.concurrency)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return time.monotonic() - started
+
+    def report(self, name, elapsed):
+        ordered = sorted(self.latencies)
+        p99 = ordered[int(len(ordered) * 0.99) - 1] if ordered else 0
+        print(
+            f"{name:<22}{len(ordered):>9}{len(ordered) / elapsed:>10.1f}"
+            f"{statistics.median(ordered) * 1000 if ordered else 0:>9.1f}"
+            f"{p99 * 1000:>9.1f}{self.errors:>8}",
+            flush=True,
+        )
+        return len(ordered) / elapsed
+
+
+def event_request(concurrency):
+    """Each thread clocks its own people in and out, an hour apart, so no event conflicts."""
+    base = datetime(2025, 1, 6, tzinfo=timezone.utc)
+
+    def make(index, sequence):
+        person = index + concurrency * ((sequence // 2) % (PEOPLE // concurrency))
+        cycle = sequence // (2 * (PEOPLE // concurrency))
+        instant = base + timedelta(hours=2 * cycle + sequence % 2)
+        entry = {
+            "id": str(uuid.uuid4()),
+            "personId": f"bench-person-{person}",
+            "type": "Out" if sequence % 2 else "In",
+            "time": instant.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "status": "Active",
+        }
+        event = {
+            "id": str(uuid.uuid4()),
+            "type": "TimeEntry.Created",
+            "occurredAt": instant.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "data": entry,
+        }
+        body = json.dumps(event).encode()
+        timestamp = str(int(time.time()))
+        return (
+            "POST",
+            "/jibble/webhook",
+            body,
+            {
+                "Content-Type": "application/json",
+                "X-Jibble-Timestamp": timestamp,
+                "X-Jibble-Signature": sign_body(SECRET, body, timestamp),
+            },
+        )
+
+    return make
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    path = addons_path()
+    registry = prepare(path)
+    port = free_port()
+    odoo = start_odoo(path, port)
+    try:
+        print(f"{'load':<22}{'requests':>9}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+        floor = Load(
+            port,
+            args.seconds,
+            args.concurrency,
+            lambda i, s: ("GET", "/jibble/webhook/health", None, {}),
+        )
+        floor_rate = floor.report("health (floor)", floor.run())
+        events = Load(port, args.seconds, args.concurrency, event_request(args.concurrency))
+        event_rate = events.report("signed events", events.run())
+    finally:
+        odoo.send_signal(signal.SIGTERM)
+        odoo.wait(timeout=30)
+    from odoo import api  # noqa: PLC0415
+
+    with registry.cursor() as cr:
+        env = api.Environment(cr, 1, {})
+        stored = env["jibble.webhook.event"].search_count([])
+        done = env["jibble.webhook.event"].search_count([("state", "=", "done")])
+        entries = env["jibble.time.entry"].search_count([])
+        attendances = env["hr.attendance"].search_count([("jibble_entry_id", "!=", False)])
+        clock_ins = env["jibble.time.entry"].search_count([("entry_type", "=", "In")])
+    lost = len(events.latencies) - stored
+    print(
+        f"accepted {len(events.latencies)}, stored {stored}, applied {done}, entries {entries}, "
+        f"attendances {attendances} for {clock_ins} clock-ins; lost {lost}"
+    )
+    print(f"throughput vs floor: {event_rate / floor_rate:.0%}")
+
+
+if __name__ == "__main__":
+    main()
