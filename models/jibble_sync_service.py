@@ -17,6 +17,7 @@ from ..jibble.client import (
 )
 from ..jibble.pairing import CLOCK_IN, Entry, pair_entries
 from .res_config_settings import (
+    DEFAULT_BATCH_HOURS,
     DEFAULT_TIME_TRACKING_URL,
     DEFAULT_TOKEN_URL,
     DEFAULT_WORKSPACE_URL,
@@ -282,18 +283,17 @@ class JibbleSyncService(models.AbstractModel):
                 ), p.since) AS anchor
                 FROM unnest(%s::varchar[], %s::timestamp[]) AS p(person_id, since)
             )
-            SELECT e.id FROM jibble_time_entry e
+            SELECT e.person_id, array_agg(e.id) FROM jibble_time_entry e
               JOIN anchors a ON a.person_id = e.person_id AND e.time >= a.anchor
+             GROUP BY e.person_id
             """,
             [CLOCK_IN, person_ids, instants],
         )
-        entries = (
-            self.env["jibble.time.entry"].sudo().browse(row[0] for row in self.env.cr.fetchall())
-        )
-        grouped = defaultdict(lambda: self.env["jibble.time.entry"].sudo())
-        for entry in entries:
-            grouped[entry.person_id] |= entry
-        return grouped
+        Entries = self.env["jibble.time.entry"].sudo()
+        grouped = dict(self.env.cr.fetchall())
+        all_entries = Entries.browse(entry_id for ids in grouped.values() for entry_id in ids)
+        all_entries.fetch([*ENTRY_FIELDS, "entry_id", "state", "state_message"])
+        return {person_id: Entries.browse(ids) for person_id, ids in grouped.items()}
 
     @api.model
     def _plan_person(self, employee, entries, attendances_by_entry):
@@ -451,12 +451,13 @@ class JibbleSyncService(models.AbstractModel):
     @api.model
     def _write_entry_states(self, states):
         """One write per distinct state and message instead of one per entry."""
-        grouped = defaultdict(lambda: self.env["jibble.time.entry"].sudo())
+        grouped = defaultdict(list)
         for entry, state in states.items():
             if (entry.state, entry.state_message or False) != state:
-                grouped[state] |= entry
-        for (state, message), entries in grouped.items():
-            entries.write({"state": state, "state_message": message})
+                grouped[state].append(entry.id)
+        Entries = self.env["jibble.time.entry"].sudo()
+        for (state, message), entry_ids in grouped.items():
+            Entries.browse(entry_ids).write({"state": state, "state_message": message})
 
     @api.model
     def _apply(self, since_by_person, trigger, load_people=None):
@@ -654,7 +655,7 @@ class JibbleSyncService(models.AbstractModel):
             )
             self._set_param("sync_run_end", fields.Datetime.to_string(run_end))
             self._set_param("sync_run_position", fields.Datetime.to_string(position))
-        batch = timedelta(hours=max(1, int(self._param("sync_batch_hours") or 24)))
+        batch = timedelta(hours=max(1, int(self._param("sync_batch_hours") or DEFAULT_BATCH_HOURS)))
         end = min(position + batch, run_end)
         remaining = math.ceil((run_end - end) / batch)
         return position, end, remaining

@@ -6,6 +6,7 @@ from odoo.exceptions import ValidationError
 DEFAULT_TOKEN_URL = "https://identity.prod.jibble.io/connect/token"
 DEFAULT_WORKSPACE_URL = "https://workspace.prod.jibble.io/v1"
 DEFAULT_TIME_TRACKING_URL = "https://time-tracking.prod.jibble.io/v1"
+DEFAULT_BATCH_HOURS = 168
 CREDENTIAL_GROUP = "base.group_system"
 
 
@@ -64,7 +65,7 @@ class ResConfigSettings(models.TransientModel):
     jibble_sync_batch_hours = fields.Integer(
         string="Batch Size (hours)",
         config_parameter="jibble_connector.sync_batch_hours",
-        default=24,
+        default=DEFAULT_BATCH_HOURS,
         help="A pull works through Jibble time in slices of this many hours, committing each.",
     )
     jibble_auto_match_email = fields.Boolean(

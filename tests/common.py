@@ -57,6 +57,7 @@ def configure_connector(env, simulator, start):
         "http_backoff_factor": "0.01",
         "http_read_timeout": "2",
         "sync_overlap_hours": "168",
+        "sync_batch_hours": "24",
     }.items():
         env["ir.config_parameter"].sudo().set_param(f"jibble_connector.{key}", value)
 

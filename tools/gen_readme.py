@@ -1,7 +1,7 @@
 """Build README.rst from the manifest and the readme/ fragments, in the OCA layout.
 
-    python3 tools/gen_readme.py           # write README.rst
-    python3 tools/gen_readme.py --check   # fail when README.rst is not up to date
+python3 tools/gen_readme.py           # write README.rst
+python3 tools/gen_readme.py --check   # fail when README.rst is not up to date
 """
 
 import ast
