@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 
 OPERATIONS = [
     ("pull", "Scheduled Pull"),
@@ -58,6 +58,60 @@ class JibbleSyncLog(models.Model):
     company_id = fields.Many2one(
         "res.company", readonly=True, default=lambda self: self.env.company, index=True
     )
+
+    can_retry = fields.Boolean(compute="_compute_can_retry")
+
+    @api.depends("status", "operation", "jibble_event_id", "jibble_entry_id")
+    def _compute_can_retry(self):
+        for log in self:
+            log.can_retry = log.status in ("failed", "partial") and (
+                log.operation == "pull"
+                or (log.operation == "webhook" and bool(log.jibble_event_id))
+                or (log.operation == "apply" and bool(log.jibble_entry_id))
+            )
+
+    def action_retry(self):
+        """Do again what failed: pull again, re-apply a held webhook event or entry."""
+        if self.filtered(lambda log: log.operation == "pull" and log.can_retry):
+            self.env.ref("jibble_connector.ir_cron_jibble_sync").sudo()._trigger()
+        events = (
+            self.env["jibble.webhook.event"]
+            .sudo()
+            .search(
+                [
+                    ("event_id", "in", self.filtered("can_retry").mapped("jibble_event_id")),
+                    ("state", "!=", "done"),
+                ]
+            )
+        )
+        events._process()
+        entries = (
+            self.env["jibble.time.entry"]
+            .sudo()
+            .search(
+                [
+                    (
+                        "entry_id",
+                        "in",
+                        self.filtered(
+                            lambda log: log.can_retry and log.operation == "apply"
+                        ).mapped("jibble_entry_id"),
+                    ),
+                ]
+            )
+        )
+        if entries:
+            self.env["jibble.sync.service"]._retry_entries(entries)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Jibble"),
+                "message": _("Retry started; its result appears as a new row in the Sync Log."),
+                "type": "info",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     @api.model
     def _record(self, operation, status, message, **values):

@@ -605,6 +605,27 @@ class JibbleSyncService(models.AbstractModel):
         return self._apply(dict(groups), trigger)
 
     @api.model
+    def _retry_entries(self, entries):
+        """Apply the given entries' people again from those entries on, and log the outcome."""
+        started, clock = fields.Datetime.now(), time.monotonic()
+        self._lock_apply()
+        since = {}
+        for entry in entries:
+            since[entry.person_id] = min(entry.time, since.get(entry.person_id, entry.time))
+        counts = self._apply(since, "manual")
+        self.env["jibble.sync.log"]._record(
+            "apply",
+            "partial" if counts.failed else "success",
+            _("Applied %s Jibble entries again.", len(entries)),
+            trigger="manual",
+            start=started,
+            duration=time.monotonic() - clock,
+            received_count=len(entries),
+            **counts.as_log_values(),
+        )
+        return counts
+
+    @api.model
     def _apply_waiting_entries(self, person_ids):
         """Apply what was received for people before they had a linked, enabled employee."""
         if self.env.context.get("jibble_no_apply"):

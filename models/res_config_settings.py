@@ -78,6 +78,27 @@ class ResConfigSettings(models.TransientModel):
         default=300,
     )
     jibble_webhook_url = fields.Char(string="Webhook URL", compute="_compute_jibble_webhook_url")
+    jibble_last_sync = fields.Char(string="Last Sync", compute="_compute_jibble_last_sync")
+
+    def _compute_jibble_last_sync(self):
+        last = self.env["jibble.sync.log"].sudo().search([("operation", "=", "pull")], limit=1)
+        summary = (
+            _("Never")
+            if not last
+            else _(
+                "%(when)s: %(status)s, %(received)s received, %(created)s created, "
+                "%(updated)s updated, %(deleted)s deleted, %(failed)s failed",
+                when=fields.Datetime.to_string(fields.Datetime.context_timestamp(self, last.start)),
+                status=dict(last._fields["status"].selection)[last.status],
+                received=last.received_count,
+                created=last.created_count,
+                updated=last.updated_count,
+                deleted=last.deleted_count,
+                failed=last.failed_count,
+            )
+        )
+        for settings in self:
+            settings.jibble_last_sync = summary
 
     @api.depends("company_id")
     def _compute_jibble_webhook_url(self):

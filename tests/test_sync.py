@@ -328,3 +328,39 @@ class TestSync(SimulatorCase):
             self.service._run_pull_batch("cron")
         self.assertEqual(self.last_log().status, "skipped")
         self.assertIn("Another Jibble sync", self.last_log().message)
+
+    def test_failed_rows_offer_retry_where_it_makes_sense(self):
+        manual = self.env["hr.attendance"].create(
+            {
+                "employee_id": self.ada_employee.id,
+                "check_in": self.naive(7),
+                "check_out": self.naive(9),
+            }
+        )
+        clock_in, _clock_out = self.work(self.ada, 8, 12)
+        self.pull()
+        conflict = self.env["jibble.sync.log"].search([("jibble_entry_id", "=", clock_in["id"])])
+        self.assertTrue(conflict.can_retry)
+        self.assertFalse(self.last_log().can_retry)
+        manual.unlink()
+        conflict.action_retry()
+        self.assertEqual(self.intervals(self.ada_employee), [(self.naive(8), self.naive(12))])
+        self.assertEqual(self.last_log("apply").status, "success")
+
+        self.simulator.inject_fault("server_error", count=20, path_contains="TimeEntries")
+        failure = self.pull()
+        self.assertTrue(failure.can_retry)
+        cron = self.env.ref("jibble_connector.ir_cron_jibble_sync")
+        triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        failure.action_retry()
+        self.assertEqual(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), triggers + 1
+        )
+
+    def test_settings_show_the_last_sync(self):
+        self.assertEqual(self.env["res.config.settings"].create({}).jibble_last_sync, "Never")
+        self.work(self.ada, 8, 12)
+        self.pull()
+        summary = self.env["res.config.settings"].create({}).jibble_last_sync
+        self.assertIn("Success", summary)
+        self.assertIn("received", summary)
