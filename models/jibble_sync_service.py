@@ -27,7 +27,8 @@ _logger = logging.getLogger(__name__)
 
 PARAM_PREFIX = "jibble_connector."
 SYNC_LOCK_KEY = "jibble_connector.sync"
-APPLY_LOCK_KEY = "jibble_connector.apply"
+PERSON_LOCK_PREFIX = "jibble_connector.person."
+LAST_SYNC_RESOLUTION = timedelta(minutes=1)
 ENTRY_FIELDS = (
     "person_id",
     "entry_type",
@@ -526,8 +527,10 @@ class JibbleSyncService(models.AbstractModel):
                 )
         for plan in plans.values():
             self._write_entry_states(plan["states"])
-        employees_done = self.env["hr.employee"].sudo().union(*(employees[pid] for pid in plans))
-        employees_done.write({"last_jibble_sync": fields.Datetime.now()})
+        now = fields.Datetime.now()
+        self.env["hr.employee"].sudo().union(*(employees[pid] for pid in plans)).filtered(
+            lambda e: not e.last_jibble_sync or e.last_jibble_sync < now - LAST_SYNC_RESOLUTION
+        ).write({"last_jibble_sync": now})
         return counts
 
     # Entry points
@@ -578,9 +581,11 @@ class JibbleSyncService(models.AbstractModel):
         A deletion may carry the whole entry or only its id: either way the stored entry
         stops counting, as an archived one does.
         """
-        self._lock_apply()
+        Entries = self.env["jibble.time.entry"].sudo()
+        stored = Entries.search([("entry_id", "=", data["id"])])
+        self._lock_people({*stored.mapped("person_id"), data.get("personId")} - {None})
+        stored.invalidate_recordset()
         if event_type == "TimeEntry.Deleted":
-            stored = self.env["jibble.time.entry"].sudo().search([("entry_id", "=", data["id"])])
             if not stored:
                 return stored
             stored.write({"is_active": False, "state": "pending", "state_message": False})
@@ -590,28 +595,38 @@ class JibbleSyncService(models.AbstractModel):
         return self.env["jibble.time.entry"].sudo().search([("entry_id", "=", data["id"])])
 
     @api.model
-    def _lock_apply(self):
-        """Pulls and webhooks write the same attendances: they take turns."""
-        self.env.cr.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [APPLY_LOCK_KEY])
+    def _lock_people(self, person_ids):
+        """Pulls and webhooks about the same Jibble person take turns; other people's changes
+        run side by side. Locks are taken in one sorted order and end with the transaction."""
+        if not person_ids:
+            return
+        self.env.cr.execute(
+            """
+            SELECT pg_advisory_xact_lock(hashtext(%s || person_id))
+              FROM (SELECT unnest(%s::varchar[]) AS person_id ORDER BY 1) AS people
+            """,
+            [PERSON_LOCK_PREFIX, sorted(person_ids)],
+        )
 
     @api.model
     def _retry_held_entries(self, trigger):
         """Re-apply entries held back by a conflict or a missing link, from their earliest."""
-        groups = (
+        groups = dict(
             self.env["jibble.time.entry"]
             .sudo()
             ._read_group([("state", "in", ("pending", "conflict"))], ["person_id"], ["time:min"])
         )
-        return self._apply(dict(groups), trigger)
+        self._lock_people(groups)
+        return self._apply(groups, trigger)
 
     @api.model
     def _retry_entries(self, entries):
         """Apply the given entries' people again from those entries on, and log the outcome."""
         started, clock = fields.Datetime.now(), time.monotonic()
-        self._lock_apply()
         since = {}
         for entry in entries:
             since[entry.person_id] = min(entry.time, since.get(entry.person_id, entry.time))
+        self._lock_people(since)
         counts = self._apply(since, "manual")
         self.env["jibble.sync.log"]._record(
             "apply",
@@ -642,7 +657,7 @@ class JibbleSyncService(models.AbstractModel):
         )
         if not groups:
             return
-        self._lock_apply()
+        self._lock_people(person_ids)
         counts = self._apply(dict(groups), "employee")
         self.env["jibble.sync.log"]._record(
             "apply",
@@ -691,6 +706,19 @@ class JibbleSyncService(models.AbstractModel):
         self._set_param("sync_run_end", False)
 
     @api.model
+    def _people_in_window(self, start, end, raw_entries):
+        """Everyone a pull batch may change: people in Jibble's answer or stored in the window."""
+        stored = (
+            self.env["jibble.time.entry"]
+            .sudo()
+            ._read_group([("time", ">=", start), ("time", "<", end)], ["person_id"])
+        )
+        listed = {raw.get("personId") for raw in raw_entries if isinstance(raw, dict)}
+        return {person_id for (person_id,) in stored} | {
+            pid for pid in listed if isinstance(pid, str)
+        }
+
+    @api.model
     def _acquire_sync_lock(self):
         """Two pulls never overlap; the lock ends with the batch's transaction."""
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [SYNC_LOCK_KEY])
@@ -720,7 +748,7 @@ class JibbleSyncService(models.AbstractModel):
         try:
             with self.env.cr.savepoint(), JibbleClient(config) as client:
                 raw_entries = list(client.iter_time_entries(start, end))
-                self._lock_apply()
+                self._lock_people(self._people_in_window(start, end, raw_entries))
                 received = len(raw_entries)
                 names = (
                     {
