@@ -65,7 +65,8 @@ class JibbleWebhookController(http.Controller):
         readonly=False,
     )
     def jibble_webhook(self, **query):
-        """Answer fast: store the event durably, commit, then apply it."""
+        """Store the event, then apply it in a savepoint: a failure while applying keeps the
+        event for a retry, and both are committed before the answer is sent."""
         try:
             dbname = self._database(query.get("db"))
         except WebhookRefused as refusal:
@@ -88,8 +89,6 @@ class JibbleWebhookController(http.Controller):
         stored = env["jibble.webhook.event"]._store(event)
         if not stored:
             return self._answer(200, "duplicate", "event already received")
-        # The event is durable before it is applied: a failure while applying keeps it.
-        cr.commit()  # pylint: disable=invalid-commit
         stored._process()
         return self._answer(200 if stored.state == "done" else 202, stored.state, None)
 

@@ -23,7 +23,7 @@ RETRY_BATCH = 200
 class JibbleWebhookEvent(models.Model):
     """The durable inbox: an accepted webhook event is stored here before it is answered.
 
-    Applying happens after, in its own transaction; an event whose entry cannot be applied
+    Applying happens in a savepoint after storing; an event whose entry cannot be applied
     yet stays here and is retried with backoff, so no accepted event is ever lost.
     """
 
