@@ -22,4 +22,7 @@
         "views/res_config_settings_views.xml",
         "views/jibble_connector_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["jibble_connector/static/tests/tours/*.js"],
+    },
 }

@@ -6,5 +6,6 @@ from . import test_security
 from . import test_settings
 from . import test_signature
 from . import test_sync
+from . import test_tours
 from . import test_views
 from . import test_webhook
