@@ -26,9 +26,8 @@ def parse_datetime(text):
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _literal(field, text):
-    if text.startswith("'"):
-        return text[1:-1]
+def _typed(field, text):
+    """Times compare as instants and dates as dates, however they are spelled."""
     if field == "time":
         return parse_datetime(text)
     if field == "belongsToDate":
@@ -36,15 +35,13 @@ def _literal(field, text):
     return text
 
 
+def _literal(field, text):
+    return text[1:-1] if text.startswith("'") else _typed(field, text)
+
+
 def _field_value(row, field):
     value = row.get(field)
-    if value is None:
-        return None
-    if field == "time":
-        return parse_datetime(value)
-    if field == "belongsToDate":
-        return date.fromisoformat(value)
-    return value
+    return None if value is None else _typed(field, value)
 
 
 def compile_filter(expression, allowed_fields):

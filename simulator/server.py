@@ -342,6 +342,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status, body, headers=None, raw=None):
         payload = raw if raw is not None else json.dumps(body).encode()
+        sim = self.server.simulator
+        with sim.lock:
+            sim.request_log.append((self.command, self.path, status))
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
@@ -349,9 +352,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
-        sim = self.server.simulator
-        with sim.lock:
-            sim.request_log.append((self.command, self.path, status))
 
     def do_POST(self):
         sim = self.server.simulator
