@@ -108,7 +108,7 @@ class JibbleWebhookController(http.Controller):
     def _accept(self, env, remote):
         """Verify and parse; returns the inbox values, None for an ignored type, or refuses."""
         params = env["ir.config_parameter"].sudo()
-        secret = params.get_param("jibble_connector.webhook_secret")
+        secret = env["jibble.sync.service"]._secret("webhook_secret")
         if not secret:
             raise WebhookRefused(503, "webhook secret not configured")
         length = request.httprequest.content_length

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo import _, api, fields, models
 
 OPERATIONS = [
@@ -19,7 +21,7 @@ STATUSES = [
     ("failed", "Failed"),
     ("skipped", "Skipped"),
 ]
-COUNTERS = ("received", "created", "updated", "deleted", "skipped", "failed")
+PURGE_BATCH = 1000
 
 
 class JibbleSyncLog(models.Model):
@@ -125,3 +127,64 @@ class JibbleSyncLog(models.Model):
                 **values,
             }
         )
+
+    def _resolved_failures(self):
+        """Failed rows whose failure is over: a later pull succeeded, the entry was applied,
+        the webhook event was applied, or the row was a refusal with nothing to retry."""
+        Entry = self.env["jibble.time.entry"].sudo()
+        Event = self.env["jibble.webhook.event"].sudo()
+        last_success = self.search(
+            [("operation", "=", "pull"), ("status", "=", "success")], limit=1
+        ).start
+        applied_entries = set(
+            Entry.search(
+                [
+                    ("entry_id", "in", self.mapped("jibble_entry_id")),
+                    ("state", "in", ("applied", "ignored")),
+                ]
+            ).mapped("entry_id")
+        )
+        done_events = set(
+            Event.search(
+                [
+                    ("event_id", "in", self.mapped("jibble_event_id")),
+                    ("state", "=", "done"),
+                ]
+            ).mapped("event_id")
+        )
+        return self.filtered(
+            lambda log: (
+                (log.operation == "pull" and last_success and log.start < last_success)
+                or (log.operation == "apply" and log.jibble_entry_id in applied_entries)
+                or (
+                    log.operation == "webhook"
+                    and (not log.jibble_event_id or log.jibble_event_id in done_events)
+                )
+                or log.operation in ("match", "connection_test")
+            )
+        )
+
+    @api.model
+    def _cron_purge(self):
+        """Remove log rows and applied webhook events older than the retention, in batches;
+        failures that are not resolved yet stay until they are."""
+        days = int(
+            self.env["ir.config_parameter"].sudo().get_param("jibble_connector.log_retention_days")
+            or 90
+        )
+        cutoff = fields.Datetime.now() - timedelta(days=days)
+        old = self.sudo().search([("start", "<", cutoff)], order="id", limit=PURGE_BATCH)
+        failed = old.filtered(lambda log: log.status == "failed")
+        purge = (old - failed) | failed._resolved_failures()
+        purge.unlink()
+        events = (
+            self.env["jibble.webhook.event"]
+            .sudo()
+            .search([("received_at", "<", cutoff), ("state", "=", "done")], limit=PURGE_BATCH)
+        )
+        events.unlink()
+        more = len(old) == PURGE_BATCH or len(events) == PURGE_BATCH
+        self.env["ir.cron"]._notify_progress(
+            done=len(purge) + len(events), remaining=PURGE_BATCH if more else 0
+        )
+        return len(purge) + len(events)

@@ -8,6 +8,7 @@ import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import config
 
 from ..jibble.client import (
     JibbleClient,
@@ -16,6 +17,7 @@ from ..jibble.client import (
     parse_jibble_datetime,
 )
 from ..jibble.pairing import CLOCK_IN, Entry, pair_entries
+from ..jibble.secret_box import SecretBox
 from .res_config_settings import (
     DEFAULT_BATCH_HOURS,
     DEFAULT_TIME_TRACKING_URL,
@@ -27,6 +29,7 @@ _logger = logging.getLogger(__name__)
 
 PARAM_PREFIX = "jibble_connector."
 SYNC_LOCK_KEY = "jibble_connector.sync"
+SECRET_PARAMS = ("client_secret", "webhook_secret")
 PERSON_LOCK_PREFIX = "jibble_connector.person."
 LAST_SYNC_RESOLUTION = timedelta(minutes=1)
 ENTRY_FIELDS = (
@@ -90,6 +93,43 @@ class JibbleSyncService(models.AbstractModel):
         self.env["ir.config_parameter"].sudo().set_param(PARAM_PREFIX + name, value)
 
     @api.model
+    def _secret_box(self):
+        return SecretBox(
+            [
+                config.get("jibble_encryption_key"),
+                config.get("jibble_encryption_key_previous"),
+            ]
+        )
+
+    @api.model
+    def _secret(self, name):
+        """A Jibble secret in clear, for the client or the signature check only."""
+        return self._secret_box().open(self._param(name))
+
+    @api.model
+    def _store_secret(self, name, value):
+        box = self._secret_box()
+        if value and not box.encrypts:
+            _logger.warning(
+                "Jibble %s stored without encryption: set jibble_encryption_key in the Odoo "
+                "server configuration to encrypt it.",
+                name,
+            )
+        self._set_param(name, box.seal(value or False) or False)
+
+    @api.model
+    def _rotate_secrets(self):
+        """Re-encrypt the stored secrets with the current key; returns how many were."""
+        box = self._secret_box()
+        rotated = 0
+        for name in SECRET_PARAMS:
+            stored = self._param(name)
+            if stored:
+                self._set_param(name, box.rotate(stored))
+                rotated += 1
+        return rotated
+
+    @api.model
     def _client_config(self):
         missing = [
             label
@@ -103,7 +143,7 @@ class JibbleSyncService(models.AbstractModel):
             raise UserError(_("Jibble is not configured: %s missing.", ", ".join(missing)))
         return JibbleConfig(
             client_id=self._param("client_id"),
-            client_secret=self._param("client_secret"),
+            client_secret=self._secret("client_secret"),
             token_url=self._param("token_url") or DEFAULT_TOKEN_URL,
             workspace_url=self._param("workspace_url") or DEFAULT_WORKSPACE_URL,
             time_tracking_url=self._param("time_tracking_url") or DEFAULT_TIME_TRACKING_URL,

@@ -21,14 +21,11 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="jibble_connector.client_id",
         groups=CREDENTIAL_GROUP,
     )
-    jibble_client_secret = fields.Char(
-        string="API Key Secret",
-        config_parameter="jibble_connector.client_secret",
-        groups=CREDENTIAL_GROUP,
-    )
-    jibble_webhook_secret = fields.Char(
-        string="Webhook Secret",
-        config_parameter="jibble_connector.webhook_secret",
+    jibble_client_secret = fields.Char(string="API Key Secret", groups=CREDENTIAL_GROUP)
+    jibble_webhook_secret = fields.Char(string="Webhook Secret", groups=CREDENTIAL_GROUP)
+    jibble_secrets_encrypted = fields.Boolean(
+        string="Secrets Encrypted",
+        compute="_compute_jibble_secrets_encrypted",
         groups=CREDENTIAL_GROUP,
     )
     jibble_token_url = fields.Char(
@@ -77,6 +74,12 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="jibble_connector.signature_tolerance",
         default=300,
     )
+    jibble_log_retention_days = fields.Integer(
+        string="Keep Log Rows (days)",
+        config_parameter="jibble_connector.log_retention_days",
+        default=90,
+        help="Older log rows and applied webhook events are removed; unresolved failures stay.",
+    )
     jibble_webhook_url = fields.Char(string="Webhook URL", compute="_compute_jibble_webhook_url")
     jibble_last_sync = fields.Char(string="Last Sync", compute="_compute_jibble_last_sync")
 
@@ -112,8 +115,28 @@ class ResConfigSettings(models.TransientModel):
             if settings.jibble_sync_interval < 1:
                 raise ValidationError(_("The Jibble sync interval must be at least one minute."))
 
+    def _compute_jibble_secrets_encrypted(self):
+        encrypts = self.env["jibble.sync.service"]._secret_box().encrypts
+        for settings in self:
+            settings.jibble_secrets_encrypted = encrypts
+
+    @api.model
+    def get_values(self):
+        """Secrets are stored encrypted (see jibble/secret_box.py): shown to admins in clear."""
+        values = super().get_values()
+        if self.env.user.has_group(CREDENTIAL_GROUP):
+            service = self.env["jibble.sync.service"]
+            values["jibble_client_secret"] = service._secret("client_secret")
+            values["jibble_webhook_secret"] = service._secret("webhook_secret")
+        return values
+
     def set_values(self):
         result = super().set_values()
+        if self.env.user.has_group(CREDENTIAL_GROUP):
+            service = self.env["jibble.sync.service"]
+            for name in ("client_secret", "webhook_secret"):
+                if service._secret(name) != (self[f"jibble_{name}"] or False):
+                    service._store_secret(name, self[f"jibble_{name}"])
         cron = self.env.ref("jibble_connector.ir_cron_jibble_sync", raise_if_not_found=False)
         if cron and cron.sudo().interval_number != self.jibble_sync_interval:
             cron.sudo().write(
@@ -123,10 +146,15 @@ class ResConfigSettings(models.TransientModel):
 
     def action_generate_jibble_webhook_secret(self):
         """A secret long enough that guessing it is not an attack worth trying."""
-        self.env["ir.config_parameter"].sudo().set_param(
-            "jibble_connector.webhook_secret", secrets.token_urlsafe(32)
-        )
+        self.env["jibble.sync.service"]._store_secret("webhook_secret", secrets.token_urlsafe(32))
         return {"type": "ir.actions.client", "tag": "reload"}
+
+    def action_rotate_jibble_secrets(self):
+        """After changing jibble_encryption_key (old key kept as jibble_encryption_key_previous)."""
+        count = self.env["jibble.sync.service"]._rotate_secrets()
+        return self._jibble_notification(
+            _("%s Jibble secrets re-encrypted with the current key.", count)
+        )
 
     def _jibble_notification(self, message, ok=True, sticky=False):
         return {

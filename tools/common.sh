@@ -57,9 +57,11 @@ ensure_chromium() {
     fi
 }
 
-# An addons path holding this repository as `jibble_connector` plus Odoo's own addons.
+# An addons path holding this repository as `jibble_connector` plus Odoo's own addons; one
+# link folder per clone, so that two clones can run at the same time.
 make_addons_path() {
-    local link_dir="$STATE_DIR/addons"
+    local link_dir
+    link_dir="$STATE_DIR/addons-$(printf '%s' "$REPO_DIR" | md5sum | cut -c1-12)"
     mkdir -p "$link_dir"
     ln -sfn "$REPO_DIR" "$link_dir/jibble_connector"
     "$PYTHON" - "$link_dir" <<'PY'
