@@ -1,3 +1,4 @@
+from . import test_access_matrix
 from . import test_client
 from . import test_fields
 from . import test_install

@@ -5,10 +5,14 @@ import threading
 import time
 from datetime import datetime, timedelta
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from odoo.tests import HttpCase, tagged
 
 from ..jibble.signature import SIGNATURE_PREFIX
 from .common import time_entry
+from .test_properties import event_like
 
 SECRET = "test-webhook-secret"
 
@@ -238,3 +242,51 @@ class TestWebhook(HttpCase):
     def test_health_route_answers(self):
         response = self.url_open("/jibble/webhook/health")
         self.assertEqual((response.status_code, response.json()["status"]), (200, "ok"))
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookFuzz(HttpCase):
+    """Random signed and unsigned bodies over real HTTP: never a 500, nothing written for a
+    refusal."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["ir.config_parameter"].set_param("jibble_connector.webhook_secret", SECRET)
+
+    def test_random_bodies_never_get_a_server_error(self):
+        statuses = []
+
+        @settings(
+            max_examples=60,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        )
+        @given(
+            body=st.binary(max_size=300) | event_like.map(lambda e: json.dumps(e).encode()),
+            signed=st.booleans(),
+        )
+        def post(body, signed):
+            before = (
+                self.env["jibble.webhook.event"].search_count([]),
+                self.env["hr.attendance"].search_count([]),
+            )
+            stamp = str(int(time.time()))
+            headers = {
+                "Content-Type": "application/json",
+                "X-Jibble-Timestamp": stamp,
+                "X-Jibble-Signature": sign(body, stamp) if signed else "sha256=00",
+            }
+            response = self.url_open("/jibble/webhook", data=body, headers=headers, timeout=30)
+            statuses.append(response.status_code)
+            self.assertLess(response.status_code, 500, response.text)
+            if response.status_code >= 400:
+                after = (
+                    self.env["jibble.webhook.event"].search_count([]),
+                    self.env["hr.attendance"].search_count([]),
+                )
+                self.assertEqual(after, before)
+
+        post()
+        self.assertIn(400, statuses)
+        self.assertIn(401, statuses)
