@@ -14,6 +14,7 @@
         "security/jibble_connector_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
+        "data/ir_sequence_data.xml",
         "views/jibble_sync_log_views.xml",
         "views/jibble_time_entry_views.xml",
         "views/jibble_webhook_event_views.xml",

@@ -95,17 +95,12 @@ def run_size(registry, people, days):
         seconds, queries, peak = measure(cr, lambda: env["jibble.sync.service"]._sync_all())
         api_calls = simulator.count_requests()
         created = env["hr.attendance"].search_count([("jibble_entry_id", "!=", False)])
-        cr.rollback()
 
         employees = env["hr.employee"].create(
-            [
-                {"name": person["fullName"], "jibble_user_id": person["id"]}
-                for person in dataset["people"]
-            ]
+            [{"name": person["fullName"]} for person in dataset["people"]]
         )
-        values = floor_values(
-            env, dataset, dict(zip(employees.mapped("jibble_user_id"), employees.ids, strict=True))
-        )
+        person_ids = [person["id"] for person in dataset["people"]]
+        values = floor_values(env, dataset, dict(zip(person_ids, employees.ids, strict=True)))
         floor_seconds, floor_queries, floor_peak = measure(
             cr, lambda: (env["hr.attendance"].create(values), env.flush_all())
         )
@@ -128,12 +123,8 @@ def run_size(registry, people, days):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100x20,500x20")
-    parser.add_argument("--skip-install", action="store_true")
     args = parser.parse_args()
     path = addons_path()
-    if not args.skip_install:
-        fresh_database(DATABASE, path)
-    registry = open_registry(DATABASE, path)
     print(
         f"{'size':<24}{'entries':>9}{'att.':>7}{'sync s':>9}{'entries/s':>11}"
         f"{'SQL/entry':>11}{'API calls':>11}{'RSS MiB':>10}{'floor s':>9}{'floor SQL/e':>12}"
@@ -141,7 +132,10 @@ def main():
     )
     for size in args.sizes.split(","):
         people, days = (int(n) for n in size.split("x"))
-        r = run_size(registry, people, days)
+        # The sync commits each batch, as the cron does: one fresh database per size.
+        database = f"{DATABASE}_{people}x{days}"
+        fresh_database(database, path)
+        r = run_size(open_registry(database, path), people, days)
         print(
             f"{r['size']:<24}{r['entries']:>9}{r['attendances']:>7}{r['seconds']:>9.2f}"
             f"{r['entries'] / r['seconds']:>11.0f}{r['queries'] / r['entries']:>11.2f}"

@@ -2,9 +2,14 @@
 load on the module's trivial health route as the framework's floor.
 
     python3 bench/webhook_bench.py [--seconds 30] [--concurrency 8]
+                                   [--modes immediate,queue,queue-paused]
 
-Prints accepted events per second, p50 and p99 latency, errors, and checks at the end that
-every accepted event became an attendance change (no event lost).
+For each apply mode (see the "Apply Webhook Events" setting) prints accepted events per
+second, p50 and p99 latency and errors, and how long after the load stopped the inbox was
+empty. `queue` lets Odoo's cron worker apply events while they arrive; `queue-paused`
+measures the receiver alone (the inbox cron is paused during the load, then woken and timed
+while it applies everything). Checks at the end that every accepted event was stored and
+applied (no event lost).
 """
 
 import argparse
@@ -60,7 +65,7 @@ def start_odoo(path, port):
             "odoo",
             *odoo_args(DATABASE, path),
             "--workers=2",
-            "--max-cron-threads=0",
+            "--max-cron-threads=1",
             f"--http-port={port}",
             "--http-interface=127.0.0.1",
             f"--db-filter=^{DATABASE}$",
@@ -132,9 +137,8 @@ class Load:
         return len(ordered) / elapsed
 
 
-def event_request(concurrency):
+def event_request(concurrency, base):
     """Each thread clocks its own people in and out, an hour apart, so no event conflicts."""
-    base = datetime(2025, 1, 6, tzinfo=timezone.utc)
 
     def make(index, sequence):
         person = index + concurrency * ((sequence // 2) % (PEOPLE // concurrency))
@@ -173,6 +177,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--modes", default="immediate,queue,queue-paused")
     args = parser.parse_args()
     path = addons_path()
     registry = prepare(path)
@@ -187,8 +192,18 @@ def main():
             lambda i, s: ("GET", "/jibble/webhook/health", None, {}),
         )
         floor_rate = floor.report("health (floor)", floor.run())
-        events = Load(port, args.seconds, args.concurrency, event_request(args.concurrency))
-        event_rate = events.report("signed events", events.run())
+        accepted, rates, drains = 0, {}, {}
+        for year, mode in enumerate(args.modes.split(",")):
+            set_mode(registry, mode)
+            base = datetime(2025 + year, 1, 6, tzinfo=timezone.utc)
+            events = Load(
+                port, args.seconds, args.concurrency, event_request(args.concurrency, base)
+            )
+            rates[mode] = events.report(f"events ({mode})", events.run())
+            accepted += len(events.latencies)
+            if mode == "queue-paused":
+                set_inbox_cron(registry, active=True)
+            drains[mode] = wait_for_inbox(registry)
     finally:
         odoo.send_signal(signal.SIGTERM)
         odoo.wait(timeout=30)
@@ -201,12 +216,48 @@ def main():
         entries = env["jibble.time.entry"].search_count([])
         attendances = env["hr.attendance"].search_count([("jibble_entry_id", "!=", False)])
         clock_ins = env["jibble.time.entry"].search_count([("entry_type", "=", "In")])
-    lost = len(events.latencies) - stored
     print(
-        f"accepted {len(events.latencies)}, stored {stored}, applied {done}, entries {entries}, "
-        f"attendances {attendances} for {clock_ins} clock-ins; lost {lost}"
+        f"accepted {accepted}, stored {stored}, applied {done}, entries {entries}, "
+        f"attendances {attendances} for {clock_ins} clock-ins; lost {accepted - stored}"
     )
-    print(f"throughput vs floor: {event_rate / floor_rate:.0%}")
+    for mode, rate in rates.items():
+        print(
+            f"{mode}: throughput {rate / floor_rate:.0%} of the floor; inbox empty"
+            f" {drains[mode]:.1f} s after the load stopped"
+        )
+
+
+def set_mode(registry, mode):
+    from odoo import api  # noqa: PLC0415
+
+    with registry.cursor() as cr:
+        api.Environment(cr, 1, {})["ir.config_parameter"].set_param(
+            "jibble_connector.webhook_apply_mode", "immediate" if mode == "immediate" else "queue"
+        )
+    set_inbox_cron(registry, active=mode != "queue-paused")
+
+
+def set_inbox_cron(registry, active):
+    """Pause or wake the cron that applies queued events."""
+    from odoo import api  # noqa: PLC0415
+
+    with registry.cursor() as cr:
+        cron = api.Environment(cr, 1, {}).ref("jibble_connector.ir_cron_jibble_webhook_retry")
+        cron.active = active
+        if active:
+            cron._trigger()
+
+
+def wait_for_inbox(registry, timeout=600):
+    """Seconds until no accepted event waits to be applied."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        with registry.cursor() as cr:
+            cr.execute("SELECT count(*) FROM jibble_webhook_event WHERE state != 'done'")
+            if not cr.fetchone()[0]:
+                break
+        time.sleep(0.2)
+    return time.monotonic() - started
 
 
 if __name__ == "__main__":

@@ -65,8 +65,9 @@ class JibbleWebhookController(http.Controller):
         readonly=False,
     )
     def jibble_webhook(self, **query):
-        """Store the event, then apply it in a savepoint: a failure while applying keeps the
-        event for a retry, and both are committed before the answer is sent."""
+        """Store the event, then apply it in a savepoint (or queue it for the inbox cron):
+        a failure while applying keeps the event for a retry, and all is committed before
+        the answer is sent."""
         try:
             dbname = self._database(query.get("db"))
         except WebhookRefused as refusal:
@@ -89,6 +90,11 @@ class JibbleWebhookController(http.Controller):
         stored = env["jibble.webhook.event"]._store(event)
         if not stored:
             return self._answer(200, "duplicate", "event already received")
+        mode = env["ir.config_parameter"].sudo().get_param("jibble_connector.webhook_apply_mode")
+        if mode == "queue":
+            stored._queue()
+            return self._answer(202, "queued", None)
+        env["jibble.sync.service"]._read_committed_from_here()
         stored._process()
         return self._answer(200 if stored.state == "done" else 202, stored.state, None)
 

@@ -8,6 +8,8 @@ import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.modules import module as odoo_module
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import config
 
 from ..jibble.client import (
@@ -32,6 +34,7 @@ SYNC_LOCK_KEY = "jibble_connector.sync"
 SECRET_PARAMS = ("client_secret", "webhook_secret")
 PERSON_LOCK_PREFIX = "jibble_connector.person."
 LAST_SYNC_RESOLUTION = timedelta(minutes=1)
+CONFLICT_RETRY_DELAY = timedelta(seconds=30)
 ENTRY_FIELDS = (
     "person_id",
     "entry_type",
@@ -45,6 +48,21 @@ ENTRY_FIELDS = (
     "project",
     "location",
 )
+
+# What applying entries reads of an employee: fetching only these keeps hr.employee's many
+# other fields (and their access checks) out of every webhook.
+EMPLOYEE_SYNC_FIELDS = ["jibble_user_id", "jibble_sync_enabled", "last_jibble_sync", "name"]
+NAMED_FIELDS = (
+    ("activity_id", "activity"),
+    ("project_id", "project"),
+    ("location_id", "location"),
+)
+
+
+def event_person(data):
+    """The person id of an event's entry, or None: a deletion may carry only the entry id."""
+    person_id = data.get("personId")
+    return person_id if isinstance(person_id, str) and person_id else None
 
 
 def normalize_email(email):
@@ -183,8 +201,43 @@ class JibbleSyncService(models.AbstractModel):
         }
 
     @api.model
-    def _store_entries(self, values_list):
-        """Insert new entries and update changed ones.
+    def _fill_known_names(self, values_list):
+        """Webhooks carry activity, project and location ids without names: take the names
+        from entries a pull already named, one query per kind of name."""
+        Entry_ = self.env["jibble.time.entry"].sudo()
+        for id_field, name_field in NAMED_FIELDS:
+            unnamed = [
+                values for values in values_list if values[id_field] and not values[name_field]
+            ]
+            if not unnamed:
+                continue
+            known = dict(
+                Entry_._read_group(
+                    [
+                        (id_field, "in", list({values[id_field] for values in unnamed})),
+                        (name_field, "!=", False),
+                    ],
+                    [id_field],
+                    [f"{name_field}:max"],
+                )
+            )
+            for values in unnamed:
+                values[name_field] = known.get(values[id_field], False)
+
+    @api.model
+    def _next_observation(self):
+        """A number taken before a pull reads Jibble and when a webhook event arrives.
+
+        Pulls and webhooks about one entry can cross (a pull reads, an edit arrives by
+        webhook, then the pull writes what it read); comparing these numbers lets the
+        newer news win whatever order the transactions commit in.
+        """
+        sequence = self.env.ref("jibble_connector.seq_jibble_observation").sudo()
+        return int(sequence.next_by_id())
+
+    @api.model
+    def _store_entries(self, values_list, observed):
+        """Insert new entries and update changed ones, unless newer news already arrived.
 
         Returns {person_id: earliest affected instant}, old instants included, so that
         re-pairing starts early enough to undo what a moved or archived entry did.
@@ -200,6 +253,18 @@ class JibbleSyncService(models.AbstractModel):
 
         for record in existing:
             values = by_id.pop(record.entry_id)
+            if record.observed_seq > observed:
+                names = {
+                    name_field: values[name_field]
+                    for id_field, name_field in NAMED_FIELDS
+                    if values[name_field]
+                    and not record[name_field]
+                    and record[id_field] == values[id_field]
+                }
+                if names:
+                    touch(record.person_id, record.time)
+                    record.write({**names, "state": "pending", "state_message": False})
+                continue
             changes = {
                 name: values[name]
                 for name in ENTRY_FIELDS
@@ -210,16 +275,19 @@ class JibbleSyncService(models.AbstractModel):
                 continue
             touch(record.person_id, record.time)
             touch(values["person_id"], values["time"])
-            record.write({**changes, "state": "pending", "state_message": False})
+            record.write(
+                {**changes, "state": "pending", "state_message": False, "observed_seq": observed}
+            )
         if by_id:
-            Entry_.create(list(by_id.values()))
+            Entry_.create([{**values, "observed_seq": observed} for values in by_id.values()])
             for values in by_id.values():
                 touch(values["person_id"], values["time"])
         return affected
 
     @api.model
-    def _mark_missing_entries(self, start, end, seen_entry_ids):
-        """Entries Jibble no longer lists in a window it answered in full were deleted there."""
+    def _mark_missing_entries(self, start, end, seen_entry_ids, observed):
+        """Entries Jibble no longer lists in a window it answered in full were deleted there
+        (those a webhook brought after the pull read the window are not: they are newer)."""
         missing = (
             self.env["jibble.time.entry"]
             .sudo()
@@ -229,13 +297,21 @@ class JibbleSyncService(models.AbstractModel):
                     ("time", "<", end),
                     ("is_active", "=", True),
                     ("entry_id", "not in", list(seen_entry_ids)),
+                    ("observed_seq", "<=", observed),
                 ]
             )
         )
         affected = {}
         for entry in missing:
             affected[entry.person_id] = min(entry.time, affected.get(entry.person_id, entry.time))
-        missing.write({"is_active": False, "state": "pending", "state_message": False})
+        missing.write(
+            {
+                "is_active": False,
+                "state": "pending",
+                "state_message": False,
+                "observed_seq": observed,
+            }
+        )
         return affected
 
     # Employees
@@ -248,7 +324,9 @@ class JibbleSyncService(models.AbstractModel):
         person known asks Jibble for no People list.
         """
         Employee = self.env["hr.employee"].sudo().with_context(active_test=False)
-        employees = Employee.search([("jibble_user_id", "in", list(person_ids))])
+        employees = Employee.search_fetch(
+            [("jibble_user_id", "in", list(person_ids))], EMPLOYEE_SYNC_FIELDS
+        )
         result = {employee.jibble_user_id: employee for employee in employees}
         unlinked = {pid for pid in person_ids if pid not in result}
         if unlinked and load_people and self._param("auto_match_email"):
@@ -577,11 +655,12 @@ class JibbleSyncService(models.AbstractModel):
 
     @api.model
     def _receive_entries(
-        self, raw_entries, trigger, names=None, client=None, window=None, force=False
+        self, raw_entries, trigger, observed, names=None, client=None, window=None, force=False
     ):
         """Store Jibble entries, then apply them; the same path for pulls and webhooks.
 
-        With `window` the entries are everything Jibble lists in that time range, so stored
+        `observed` is the `_next_observation()` taken before the entries were read. With
+        `window` the entries are everything Jibble lists in that time range, so stored
         entries of the range that are not among them were deleted in Jibble. With `force`
         unchanged entries are applied again too (a retry after a conflict or a failure).
         """
@@ -591,14 +670,16 @@ class JibbleSyncService(models.AbstractModel):
                 values_list.append(self._entry_values(raw, names or {}))
             except (ValueError, TypeError, AttributeError, KeyError) as error:
                 invalid.append((raw, error))
-        affected = self._store_entries(values_list)
+        self._fill_known_names(values_list)
+        affected = self._store_entries(values_list, observed)
         if force:
             for values in values_list:
                 since = affected.get(values["person_id"], values["time"])
                 affected[values["person_id"]] = min(since, values["time"])
         if window:
             seen = {values["entry_id"] for values in values_list}
-            for person_id, since in self._mark_missing_entries(*window, seen).items():
+            missing = self._mark_missing_entries(*window, seen, observed)
+            for person_id, since in missing.items():
                 affected[person_id] = min(since, affected.get(person_id, since))
         load_people = client and (lambda: list(client.iter_people()))
         counts = self._apply(affected, trigger, load_people)
@@ -615,24 +696,63 @@ class JibbleSyncService(models.AbstractModel):
         return counts
 
     @api.model
-    def _apply_event_entry(self, event_type, data):
+    def _apply_event_entry(self, event_type, data, observed):
         """Apply the time entry of one webhook event; returns the stored entry after it.
 
         A deletion may carry the whole entry or only its id: either way the stored entry
-        stops counting, as an archived one does.
+        stops counting, as an archived one does, unless newer news came in since.
         """
         Entries = self.env["jibble.time.entry"].sudo()
         stored = Entries.search([("entry_id", "=", data["id"])])
-        self._lock_people({*stored.mapped("person_id"), data.get("personId")} - {None})
+        self._lock_people({*stored.mapped("person_id"), event_person(data)} - {None})
         stored.invalidate_recordset()
         if event_type == "TimeEntry.Deleted":
             if not stored:
+                return self._store_tombstone(data, observed)
+            if stored.observed_seq > observed:
                 return stored
-            stored.write({"is_active": False, "state": "pending", "state_message": False})
+            stored.write(
+                {
+                    "is_active": False,
+                    "state": "pending",
+                    "state_message": False,
+                    "observed_seq": observed,
+                }
+            )
             self._apply({stored.person_id: stored.time}, "webhook")
             return stored
-        self._receive_entries([data], "webhook", force=True)
+        self._receive_entries([data], "webhook", observed, force=True)
         return self.env["jibble.time.entry"].sudo().search([("entry_id", "=", data["id"])])
+
+    @api.model
+    def _store_tombstone(self, data, observed):
+        """Remember a deletion that arrived before its entry: a pull that read Jibble before
+        the deletion must not bring the entry back afterwards.
+
+        The entry id is unique, so a pull storing the same entry at the same moment makes
+        one of the two fail and try again, after which the deletion wins.
+        """
+        try:
+            instant = parse_jibble_datetime(data["time"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            instant = fields.Datetime.now()
+        entry_type = data.get("type")
+        return (
+            self.env["jibble.time.entry"]
+            .sudo()
+            .create(
+                {
+                    "entry_id": data["id"],
+                    "person_id": event_person(data) or "unknown",
+                    "entry_type": entry_type if isinstance(entry_type, str) else "Deleted",
+                    "time": instant,
+                    "is_active": False,
+                    "state": "ignored",
+                    "state_message": _("Deleted in Jibble before it was received."),
+                    "observed_seq": observed,
+                }
+            )
+        )
 
     @api.model
     def _lock_people(self, person_ids):
@@ -759,10 +879,32 @@ class JibbleSyncService(models.AbstractModel):
         }
 
     @api.model
+    def _read_committed_from_here(self):
+        """Commit what is done and run the rest of the transaction in READ COMMITTED.
+
+        Odoo's REPEATABLE READ fixes a transaction's view at its first statement. A pull
+        that then waits seconds on Jibble, or on a person lock held by a webhook, would plan
+        from a view without what that webhook committed, and collide with it; in READ
+        COMMITTED every statement after the person lock sees what the lock holder committed.
+        Inside a test everything stays in the test's single transaction.
+        """
+        if odoo_module.current_test:
+            return
+        self.env.cr.commit()
+        self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+
+    @api.model
     def _acquire_sync_lock(self):
         """Two pulls never overlap; the lock ends with the batch's transaction."""
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [SYNC_LOCK_KEY])
         return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _skip_busy(self, run):
+        self.env["jibble.sync.log"]._record(
+            "pull", "skipped", _("Another Jibble sync is running; this one was skipped."), **run
+        )
+        return 0
 
     @api.model
     def _run_pull_batch(self, trigger="cron"):
@@ -779,16 +921,13 @@ class JibbleSyncService(models.AbstractModel):
             Log._record("pull", "skipped", error.args[0], **run)
             return 0
         if not self._acquire_sync_lock():
-            Log._record(
-                "pull", "skipped", _("Another Jibble sync is running; this one was skipped."), **run
-            )
-            return 0
+            return self._skip_busy(run)
         start, end, remaining = self._next_window()
         received = 0
         try:
-            with self.env.cr.savepoint(), JibbleClient(config) as client:
+            with JibbleClient(config) as client:
+                observed = self._next_observation()
                 raw_entries = list(client.iter_time_entries(start, end))
-                self._lock_people(self._people_in_window(start, end, raw_entries))
                 received = len(raw_entries)
                 names = (
                     {
@@ -798,11 +937,21 @@ class JibbleSyncService(models.AbstractModel):
                     if raw_entries
                     else {}
                 )
-                counts = self._receive_entries(
-                    raw_entries, trigger, names=names, client=client, window=(start, end)
-                )
-                if not remaining:
-                    counts.add(self._retry_held_entries(trigger))
+                self._read_committed_from_here()
+                if not self._acquire_sync_lock():  # the commit released it
+                    return self._skip_busy(run)
+                with self.env.cr.savepoint():
+                    self._lock_people(self._people_in_window(start, end, raw_entries))
+                    counts = self._receive_entries(
+                        raw_entries,
+                        trigger,
+                        observed,
+                        names=names,
+                        client=client,
+                        window=(start, end),
+                    )
+                    if not remaining:
+                        counts.add(self._retry_held_entries(trigger))
         except JibbleError as error:
             Log._record(
                 "pull",
@@ -828,15 +977,40 @@ class JibbleSyncService(models.AbstractModel):
 
     @api.model
     def _cron_sync(self):
-        """Scheduled pull: one batch per call; Odoo's cron calls again while work remains."""
-        remaining = self._run_pull_batch("cron")
+        """Scheduled pull: one batch per call; Odoo's cron calls again while work remains.
+
+        A batch that collides with a concurrent transaction (serialization failure,
+        deadlock, a webhook storing the same entry at the same moment) is rolled back whole,
+        logged, and run again shortly: its window is read again, so nothing is lost.
+        """
+        try:
+            remaining = self._run_pull_batch("cron")
+        except (*PG_CONCURRENCY_EXCEPTIONS_TO_RETRY, psycopg2.errors.UniqueViolation) as error:
+            self.env.cr.rollback()
+            self.env["jibble.sync.log"]._record(
+                "pull",
+                "failed",
+                _("A pull batch collided with another transaction and was rolled back."),
+                trigger="cron",
+                detail=f"{type(error).__name__}: {error}\nThe same window is read again "
+                f"in {CONFLICT_RETRY_DELAY.seconds} seconds.",
+            )
+            self.env.ref("jibble_connector.ir_cron_jibble_sync")._trigger(
+                fields.Datetime.now() + CONFLICT_RETRY_DELAY
+            )
+            return
         self.env["ir.cron"]._notify_progress(done=1, remaining=remaining)
 
     @api.model
     def _sync_all(self, trigger="manual"):
-        """Run batches until the pull has caught up (used by the benchmark and the tests)."""
+        """Run batches until the pull has caught up (used by the benchmark and the tests).
+
+        Like the cron, whose every batch starts a fresh transaction, each batch starts with
+        an empty cache: a long backfill keeps neither memory nor prefetching growing.
+        """
         while self._run_pull_batch(trigger):
-            pass
+            self.env.flush_all()
+            self.env.invalidate_all()
 
     @api.model
     def _test_connection(self):

@@ -45,6 +45,13 @@ class JibbleTimeEntry(models.Model):
     )
     state_message = fields.Char(readonly=True)
     attendance_id = fields.Many2one("hr.attendance", readonly=True, ondelete="set null")
+    observed_seq = fields.Integer(
+        string="Observation",
+        default=0,
+        readonly=True,
+        help="Order of the pull or webhook event that last changed this entry: news older "
+        "than it (a slow pull, a retried event) does not overwrite it.",
+    )
 
     _sql_constraints = [
         ("entry_id_unique", "UNIQUE(entry_id)", "A Jibble entry is stored once."),

@@ -45,6 +45,11 @@ class JibbleWebhookEvent(models.Model):
     attempts = fields.Integer(readonly=True)
     next_attempt_at = fields.Datetime(readonly=True, index="btree_not_null")
     last_error = fields.Text(readonly=True)
+    observation = fields.Integer(
+        readonly=True,
+        help="Arrival order among pulls and events: a retry of this event does not undo "
+        "what a later pull or event brought.",
+    )
 
     _sql_constraints = [
         ("event_id_unique", "UNIQUE(event_id)", "A Jibble webhook event is stored once."),
@@ -57,6 +62,7 @@ class JibbleWebhookEvent(models.Model):
         The unique constraint decides, so two workers receiving the same event at once
         store it once: the second waits for the first and then sees the duplicate.
         """
+        values = {**values, "observation": self.env["jibble.sync.service"]._next_observation()}
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                 return self.sudo().create(values)
@@ -83,7 +89,7 @@ class JibbleWebhookEvent(models.Model):
             try:
                 with self.env.cr.savepoint():
                     entry = self.env["jibble.sync.service"]._apply_event_entry(
-                        event.event_type, json.loads(event.payload)["data"]
+                        event.event_type, json.loads(event.payload)["data"], event.observation
                     )
             except Exception as error:  # noqa: BLE001 - a failure of any kind keeps the event
                 event._schedule_retry(attempt, "failed", f"{type(error).__name__}: {error}")
@@ -141,6 +147,10 @@ class JibbleWebhookEvent(models.Model):
                 skipped_count=int(status == "partial"),
             )
 
+    def _queue(self):
+        """Leave the events to the inbox cron, woken now rather than at its next run."""
+        self.env.ref("jibble_connector.ir_cron_jibble_webhook_retry").sudo()._trigger()
+
     def _schedule_retry(self, attempt, state, reason):
         delay = min(timedelta(minutes=2 ** min(attempt, 10)), MAX_RETRY_DELAY)
         self.write(
@@ -154,24 +164,17 @@ class JibbleWebhookEvent(models.Model):
 
     @api.model
     def _cron_retry_events(self):
-        """Apply again the events that were held back or failed, oldest first, in batches."""
-        due = self.search(
-            [
-                ("state", "in", ("received", "waiting", "failed")),
-                "|",
-                ("next_attempt_at", "=", False),
-                ("next_attempt_at", "<=", fields.Datetime.now()),
-            ],
-            order="received_at, id",
-            limit=RETRY_BATCH,
-        )
+        """Apply queued events and again those held back or failed, oldest first, in batches."""
+        self.env["jibble.sync.service"]._read_committed_from_here()
+        due_domain = [
+            ("state", "in", ("received", "waiting", "failed")),
+            "|",
+            ("next_attempt_at", "=", False),
+            ("next_attempt_at", "<=", fields.Datetime.now()),
+        ]
+        due = self.search(due_domain, order="received_at, id", limit=RETRY_BATCH)
         due._process()
-        remaining = self.search_count(
-            [
-                ("state", "in", ("received", "waiting", "failed")),
-                ("next_attempt_at", "<=", fields.Datetime.now()),
-            ]
-        )
+        remaining = self.search_count(due_domain)
         self.env["ir.cron"]._notify_progress(done=len(due), remaining=remaining)
 
     def action_retry(self):

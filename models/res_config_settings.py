@@ -74,6 +74,18 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="jibble_connector.signature_tolerance",
         default=300,
     )
+    jibble_webhook_apply_mode = fields.Selection(
+        [
+            ("immediate", "On receipt"),
+            ("queue", "In the background"),
+        ],
+        string="Apply Webhook Events",
+        config_parameter="jibble_connector.webhook_apply_mode",
+        default="immediate",
+        help="On receipt: the answer to Jibble waits until the attendance is written. In the "
+        "background: the event is stored, answered at once (202) and applied by the inbox "
+        "cron seconds later; for busy workspaces where clock-ins arrive in bursts.",
+    )
     jibble_log_retention_days = fields.Integer(
         string="Keep Log Rows (days)",
         config_parameter="jibble_connector.log_retention_days",

@@ -60,6 +60,7 @@ class JibbleSimulator:
         self.lock = threading.RLock()
         self._people, self._activities, self._projects, self._locations = {}, {}, {}, {}
         self._entries = {}
+        self._version, self._answers = 0, {}
         self._tokens = {}
         self._faults = deque()
         self.request_log = []
@@ -119,12 +120,14 @@ class JibbleSimulator:
         }
         with self.lock:
             self._people[person["id"]] = person
+            self._changed()
         return dict(person)
 
     def _add_named(self, store, name, item_id):
         item = {"id": item_id or str(uuid.uuid4()), "name": name}
         with self.lock:
             store[item["id"]] = item
+            self._changed()
         return dict(item)
 
     def add_activity(self, name, activity_id=None):
@@ -167,6 +170,7 @@ class JibbleSimulator:
         with self.lock:
             self._set_time(entry, time, belongs_to_date)
             self._entries[entry["id"]] = entry
+            self._changed()
         return dict(entry)
 
     def _set_time(self, entry, instant, belongs_to_date=None):
@@ -191,6 +195,7 @@ class JibbleSimulator:
                 self._set_time(entry, changes.pop("time"), changes.pop("belongs_to_date", None))
             for key, value in changes.items():
                 entry[keys.get(key, key)] = value
+            self._changed()
             return dict(entry)
 
     def archive_time_entry(self, entry_id):
@@ -199,6 +204,7 @@ class JibbleSimulator:
     def delete_time_entry(self, entry_id):
         with self.lock:
             del self._entries[entry_id]
+            self._changed()
 
     def get_time_entry(self, entry_id):
         with self.lock:
@@ -228,11 +234,13 @@ class JibbleSimulator:
                     store[item["id"]] = dict(item)
             for entry in dataset["time_entries"]:
                 self._entries[entry["id"]] = dict(entry)
+            self._changed()
 
     # Faults and counters
 
-    def inject_fault(self, kind, count=1, retry_after=1, delay=None, path_contains=None):
-        """The next `count` matching API calls answer with this fault instead."""
+    def inject_fault(self, kind, count=1, retry_after=1, delay=None, path_contains=None, after=0):
+        """The next `count` matching API calls answer with this fault instead; with `after`,
+        the fault waits until that many further matching calls have been made."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; choose from {sorted(FAULT_KINDS)}")
         with self.lock:
@@ -243,6 +251,7 @@ class JibbleSimulator:
                         "retry_after": retry_after,
                         "delay": 5 if delay is None else delay,
                         "path_contains": path_contains,
+                        "after": after,
                     }
                 )
 
@@ -251,12 +260,21 @@ class JibbleSimulator:
             self._faults.clear()
 
     def _take_fault(self, path):
+        taken = None
         with self.lock:
-            for fault in self._faults:
-                if not fault["path_contains"] or fault["path_contains"] in path:
+            for fault in list(self._faults):
+                if fault["path_contains"] and fault["path_contains"] not in path:
+                    continue
+                if fault["after"]:
+                    fault["after"] -= 1
+                elif taken is None:
+                    taken = fault
                     self._faults.remove(fault)
-                    return fault
-        return None
+        return taken
+
+    def pending_faults(self):
+        with self.lock:
+            return len(self._faults)
 
     def expire_tokens(self):
         with self.lock:
@@ -303,6 +321,11 @@ class JibbleSimulator:
             expires_at = self._tokens.get(token)
         return scheme == "Bearer" and expires_at is not None and time.monotonic() < expires_at
 
+    def _changed(self):
+        """Called under the lock by every change of the data: cached answers are stale."""
+        self._version += 1
+        self._answers.clear()
+
     def _rows(self, resource):
         with self.lock:
             stores = {
@@ -315,11 +338,25 @@ class JibbleSimulator:
             }
             return [dict(row) for row in stores[resource].values()]
 
-    def _list(self, resource, query, url):
-        """Answer an OData list request: filter, order, count, page and link the next page."""
-        rows = self._rows(resource)
+    def _matching_rows(self, resource, query):
+        """Filtered and ordered rows, kept until the data changes: paging through a long
+        answer filters once, not once per page (as a real server's index would)."""
+        key = (resource, query.get("$filter"), query.get("$orderby"))
+        with self.lock:
+            if key in self._answers:
+                return self._answers[key]
+            version = self._version
+            rows = self._rows(resource)
         predicate = compile_filter(query.get("$filter"), FILTERABLE[resource])
         rows = sort_rows([row for row in rows if predicate(row)], query.get("$orderby"))
+        with self.lock:
+            if version == self._version:
+                self._answers[key] = rows
+        return rows
+
+    def _list(self, resource, query, url):
+        """Answer an OData list request: filter, order, count, page and link the next page."""
+        rows = self._matching_rows(resource, query)
         try:
             top = min(int(query.get("$top", self.max_page_size)), self.max_page_size)
             skip = int(query.get("$skip", 0))

@@ -2,6 +2,7 @@ from . import test_access_matrix
 from . import test_client
 from . import test_fields
 from . import test_install
+from . import test_ordering
 from . import test_pairing
 from . import test_properties
 from . import test_retention

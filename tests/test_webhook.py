@@ -239,6 +239,24 @@ class TestWebhook(HttpCase):
         self.assertEqual(sorted(statuses), ["done", "duplicate"])
         self.assertEqual(len(self.attendances()), 1)
 
+    def test_queued_events_are_answered_at_once_and_applied_by_the_inbox_cron(self):
+        self.env["ir.config_parameter"].set_param("jibble_connector.webhook_apply_mode", "queue")
+        inbox_cron = self.env.ref("jibble_connector.ir_cron_jibble_webhook_retry")
+        triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", inbox_cron.id)])
+        clock_in = time_entry("in-q", "p-1", "In", "2025-03-14T08:00:00Z")
+        response = self.post(self.event("TimeEntry.Created", clock_in, event_id="evt-q"))
+        self.assertEqual((response.status_code, response.json()["status"]), (202, "queued"))
+        event = self.env["jibble.webhook.event"].search([("event_id", "=", "evt-q")])
+        self.assertEqual(event.state, "received")
+        self.assertFalse(self.attendances())
+        self.assertEqual(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", inbox_cron.id)]),
+            triggers + 1,
+        )
+        self.env["jibble.webhook.event"]._cron_retry_events()
+        self.assertEqual(event.state, "done")
+        self.assertEqual(self.attendances().check_in, datetime(2025, 3, 14, 8))
+
     def test_health_route_answers(self):
         response = self.url_open("/jibble/webhook/health")
         self.assertEqual((response.status_code, response.json()["status"]), (200, "ok"))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the module and ends with "N passed, N failed":
 #  1. Odoo's test runner on a fresh database with demo data (unit, HTTP and browser tests);
-#  2. life-cycle checks: upgrade, uninstall, and install on a database without demo data.
+#  2. life-cycle checks: upgrade, uninstall, and install on a database without demo data;
+#  3. the fault drill (drills/fault_drill.py), skipped when TEST_TAGS picks some tests.
 source "$(dirname "$0")/common.sh"
 setup_all
 ensure_chromium
@@ -75,6 +76,10 @@ if [ "$total" -gt 0 ]; then
     check uninstall uninstall_module
 fi
 check install-without-demo odoo_run -d "$NODEMO_DB" -i jibble_connector --without-demo=all
+if [ -z "${TEST_TAGS:-}" ]; then
+    check fault-drill "$PYTHON" "$REPO_DIR/drills/fault_drill.py" --log-dir "$LOG_DIR/$DB-drill"
+    grep -vE '^(NOTICE|Running as user)' "$LOG_DIR/$DB-fault-drill.log" | tail -n 11 >&2 || true
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$total" -gt 0 ]
