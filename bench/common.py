@@ -7,6 +7,7 @@ import sys
 import tempfile
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_parsed_config = []
 
 
 def addons_path():
@@ -54,8 +55,11 @@ def fresh_database(database, path):
 
 
 def open_registry(database, path):
+    """The registry of `database`; Odoo's configuration is parsed once per process."""
     import odoo  # noqa: PLC0415
     from odoo.modules.registry import Registry  # noqa: PLC0415
 
-    odoo.tools.config.parse_config(odoo_args(database, path))
+    if not _parsed_config:
+        odoo.tools.config.parse_config(odoo_args(database, path))
+        _parsed_config.append(database)
     return Registry(database)

@@ -231,9 +231,11 @@ def set_mode(registry, mode):
     from odoo import api  # noqa: PLC0415
 
     with registry.cursor() as cr:
-        api.Environment(cr, 1, {})["ir.config_parameter"].set_param(
+        env = api.Environment(cr, 1, {})  # kept alive until the commit flushes it
+        env["ir.config_parameter"].set_param(
             "jibble_connector.webhook_apply_mode", "immediate" if mode == "immediate" else "queue"
         )
+    registry.signal_changes()  # the server's workers cache parameters until told
     set_inbox_cron(registry, active=mode != "queue-paused")
 
 
