@@ -1,6 +1,7 @@
 from datetime import datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
 
+from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user
 from odoo.tests.common import _super_send
 
@@ -27,6 +28,15 @@ def make_users(env):
             groups="base.group_user,base.group_system,hr_attendance.group_hr_attendance_manager",
         ),
     }
+
+
+def can_access(user, record, operation):
+    """Whether `user` may `operation` ("read", "write", "create", "unlink") on `record`."""
+    try:
+        record.with_user(user).check_access(operation)
+    except AccessError:
+        return False
+    return True
 
 
 def time_entry(entry_id, person_id, entry_type, time, **extra):

@@ -6,7 +6,7 @@ from datetime import datetime
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 
-from .common import make_users
+from .common import can_access, make_users
 
 MODELS = ("jibble.sync.log", "jibble.webhook.event", "jibble.time.entry")
 # role: {model: operations allowed}
@@ -69,20 +69,13 @@ class TestAccessMatrix(TransactionCase):
             }
         )
 
-    def allowed(self, user, record, operation):
-        try:
-            record.with_user(user).check_access(operation)
-        except AccessError:
-            return False
-        return True
-
     def test_connector_models_per_group(self):
         for role, per_model in EXPECTED.items():
             for model, allowed in per_model.items():
                 for operation in ("read", "write", "create", "unlink"):
                     with self.subTest(role=role, model=model, operation=operation):
                         self.assertEqual(
-                            self.allowed(self.users[role], self.records[model], operation),
+                            can_access(self.users[role], self.records[model], operation),
                             operation in allowed,
                         )
 

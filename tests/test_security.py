@@ -3,7 +3,7 @@ from datetime import datetime
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
-from .common import make_users
+from .common import can_access, make_users
 
 
 @tagged("post_install", "-at_install")
@@ -22,13 +22,6 @@ class TestSecurity(TransactionCase):
             }
         )
 
-    def _can(self, user, record, operation):
-        try:
-            record.with_user(user).check_access(operation)
-        except AccessError:
-            return False
-        return True
-
     def test_log_access_per_group(self):
         expected = {
             "employee": {"read": False, "write": False, "unlink": False},
@@ -39,13 +32,13 @@ class TestSecurity(TransactionCase):
         for role, operations in expected.items():
             for operation, allowed in operations.items():
                 with self.subTest(role=role, operation=operation):
-                    self.assertEqual(self._can(self.users[role], self.log, operation), allowed)
+                    self.assertEqual(can_access(self.users[role], self.log, operation), allowed)
 
     def test_time_entry_access_per_group(self):
-        self.assertFalse(self._can(self.users["employee"], self.entry, "read"))
-        self.assertTrue(self._can(self.users["officer"], self.entry, "read"))
-        self.assertFalse(self._can(self.users["officer"], self.entry, "write"))
-        self.assertTrue(self._can(self.users["attendance_admin"], self.entry, "write"))
+        self.assertFalse(can_access(self.users["employee"], self.entry, "read"))
+        self.assertTrue(can_access(self.users["officer"], self.entry, "read"))
+        self.assertFalse(can_access(self.users["officer"], self.entry, "write"))
+        self.assertTrue(can_access(self.users["attendance_admin"], self.entry, "write"))
 
     def test_officer_reads_jibble_fields_of_attendances(self):
         employee = self.env["hr.employee"].create(
