@@ -17,7 +17,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,18 +27,12 @@ from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import addons_path, fresh_database, odoo_args, open_registry
+from bench.common import addons_path, free_port, fresh_database, odoo_args, open_registry
 from simulator import sign_body
 
 DATABASE = "jibble_bench_webhook"
 SECRET = "bench-webhook-secret"
 PEOPLE = 200
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def prepare(path):

@@ -35,9 +35,10 @@ import psycopg2
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import REPO_DIR, addons_path, fresh_database, odoo_args
+from bench.common import REPO_DIR, addons_path, free_port, fresh_database, odoo_args
 from simulator import JibbleSimulator, generate_dataset
 from simulator.server import iso_utc, parse_datetime
+from simulator.webhook import send_event
 
 WORKER = os.path.join(REPO_DIR, "drills", "odoo_worker.py")
 WEBHOOK_SECRET = "drill-webhook-secret"
@@ -178,7 +179,7 @@ class Drill:
         self.sql(self.faulty_db, SERIALIZATION_FAULT_SQL)
 
     def sql(self, database, query):
-        connection = psycopg2.connect(host="127.0.0.1", user=getpass.getuser(), dbname=database)
+        connection = connect(database)
         with connection, connection.cursor() as cr:
             cr.execute(query)
             result = cr.fetchall() if cr.description else None
@@ -249,11 +250,9 @@ class Drill:
         process.wait()
 
     def disturb(self, stop):
-        """Touch rows the pull writes from another connection: its snapshot goes stale and
-        PostgreSQL refuses the batch with a serialization failure."""
-        connection = psycopg2.connect(
-            host="127.0.0.1", user=getpass.getuser(), dbname=self.faulty_db
-        )
+        """Touch rows the pull writes from another connection, so that the pull waits on
+        their locks (the serialization failures themselves come from the drill's trigger)."""
+        connection = connect(self.faulty_db)
         connection.autocommit = True
         with connection.cursor() as cr:
             while not stop.wait(self.rng.uniform(1.0, 3.0)):
@@ -282,7 +281,7 @@ class Drill:
         counts = self.figures["webhooks"]
         for action, item in plan:
             for event_type, entry in self.webhook_changes(action, item, activities):
-                status, answer = send_event_signed(url, event_type, entry)
+                status, answer = send_event(url, WEBHOOK_SECRET, event_type, entry)
                 counts[status] = counts.get(status, 0) + 1
                 if status >= 500:
                     self.figures["server_errors"] += 1
@@ -323,7 +322,7 @@ class Drill:
     # Comparison
 
     def snapshot(self, database):
-        connection = psycopg2.connect(host="127.0.0.1", user=getpass.getuser(), dbname=database)
+        connection = connect(database)
         with connection, connection.cursor() as cr:
             cr.execute(
                 f"SELECT {ATTENDANCE_COLUMNS} FROM hr_attendance a"
@@ -401,18 +400,8 @@ class Drill:
                 subprocess.run(["dropdb", "-h", "127.0.0.1", "--if-exists", database], check=False)
 
 
-def send_event_signed(url, event_type, entry):
-    from simulator.webhook import send_event  # noqa: PLC0415
-
-    return send_event(url, WEBHOOK_SECRET, event_type, entry)
-
-
-def free_port():
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def connect(database):
+    return psycopg2.connect(host="127.0.0.1", user=getpass.getuser(), dbname=database)
 
 
 def main():

@@ -304,7 +304,13 @@ class JibbleSyncService(models.AbstractModel):
         affected = {}
         for entry in missing:
             affected[entry.person_id] = min(entry.time, affected.get(entry.person_id, entry.time))
-        missing.write(
+        self._mark_deleted(missing, observed)
+        return affected
+
+    @api.model
+    def _mark_deleted(self, entries, observed):
+        """Jibble deleted or archived these entries: they stop counting at the next apply."""
+        entries.write(
             {
                 "is_active": False,
                 "state": "pending",
@@ -312,7 +318,6 @@ class JibbleSyncService(models.AbstractModel):
                 "observed_seq": observed,
             }
         )
-        return affected
 
     # Employees
 
@@ -711,14 +716,7 @@ class JibbleSyncService(models.AbstractModel):
                 return self._store_tombstone(data, observed)
             if stored.observed_seq > observed:
                 return stored
-            stored.write(
-                {
-                    "is_active": False,
-                    "state": "pending",
-                    "state_message": False,
-                    "observed_seq": observed,
-                }
-            )
+            self._mark_deleted(stored, observed)
             self._apply({stored.person_id: stored.time}, "webhook")
             return stored
         self._receive_entries([data], "webhook", observed, force=True)
