@@ -2,7 +2,9 @@
 # Runs every test of the module and ends with "N passed, N failed":
 #  1. Odoo's test runner on a fresh database with demo data (unit, HTTP and browser tests);
 #  2. life-cycle checks: upgrade, uninstall, and install on a database without demo data;
-#  3. the fault drill (drills/fault_drill.py), skipped when TEST_TAGS picks some tests.
+#  3. the fault drill (drills/fault_drill.py), skipped when TEST_TAGS picks some tests;
+#  4. checks of the set-up itself (tools/check_setup.sh): the choice of Python, and a fresh venv
+#     made with the system Python /usr/bin/python3 in a throwaway state folder.
 source "$(dirname "$0")/common.sh"
 setup_all
 ensure_chromium
@@ -46,13 +48,13 @@ fi
 # A life-cycle check passes when its command succeeds and Odoo logged no error.
 check() {
     local name="$1"; shift
-    local log_file="$LOG_DIR/$DB-$name.log"
+    local log_file="$LOG_DIR/$DB-$name.log" start=$SECONDS
     if "$@" >"$log_file" 2>&1 && ! grep -qE ' (ERROR|CRITICAL) ' "$log_file"; then
-        log "life-cycle check '$name': ok"
+        log "life-cycle check '$name': ok ($(duration $((SECONDS - start))))"
         passed=$((passed + 1))
     else
-        log "life-cycle check '$name': FAILED (log: $log_file)"
-        grep -E ' (ERROR|CRITICAL) |Error' "$log_file" | head -n 20 >&2 || true
+        log "life-cycle check '$name': FAILED after $(duration $((SECONDS - start))) (log: $log_file)"
+        grep -E ' (ERROR|CRITICAL) |Error|check failed' "$log_file" | head -n 20 >&2 || true
         failed=$((failed + 1))
     fi
 }
@@ -80,6 +82,9 @@ if [ -z "${TEST_TAGS:-}" ]; then
     check fault-drill "$PYTHON" "$REPO_DIR/drills/fault_drill.py" --log-dir "$LOG_DIR/$DB-drill"
     grep -vE '^(NOTICE|Running as user)' "$LOG_DIR/$DB-fault-drill.log" | tail -n 11 >&2 || true
 fi
+# Also with TEST_TAGS: half a minute, a little more the first time (pip builds a few wheels).
+check python-choice bash "$REPO_DIR/tools/check_setup.sh" python-choice
+check fresh-setup bash "$REPO_DIR/tools/check_setup.sh" fresh-setup "$PYTHON" "$PIP_CACHE"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$total" -gt 0 ]
