@@ -240,7 +240,7 @@ ensure_postgres() {
     [ ! -f "$STATE_DIR/pgpass" ] || export PGPASSFILE="$STATE_DIR/pgpass"
     role="$(id -un)"
     if ! psql -w -h 127.0.0.1 -U "$role" -d postgres -tAc 'select 1' >/dev/null 2>&1; then
-        step "creating or opening the PostgreSQL role $role" \
+        step "creating the PostgreSQL role $role, or giving it a password for 127.0.0.1" \
             "as the postgres user, create a superuser role $role that can log in over 127.0.0.1" \
             open_postgres_role "$role"
         export PGPASSFILE="$STATE_DIR/pgpass"
@@ -255,17 +255,21 @@ start_postgres() {
     return 1
 }
 
+# Gives the role $1 a new password, kept in $STATE_DIR/pgpass, creating the role when it is
+# missing: as PostgreSQL's superuser over 127.0.0.1 when that lets it in, else as the postgres user.
 open_postgres_role() {
-    local role="$1" password
+    local role="$1" password sql
     password="$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')"
+    sql="DO \$\$ BEGIN
+        EXECUTE format(CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = '$role')
+                            THEN 'ALTER ROLE %I SUPERUSER LOGIN PASSWORD %L'
+                            ELSE 'CREATE ROLE %I SUPERUSER LOGIN PASSWORD %L' END,
+                       '$role', '$password');
+    END \$\$"
     (umask 077 && printf '127.0.0.1:5432:*:%s:%s\n' "$role" "$password" >"$STATE_DIR/pgpass") \
-        && as_postgres psql -v ON_ERROR_STOP=1 -d postgres -q <<SQL
-SELECT format(CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = '$role')
-                   THEN 'ALTER ROLE %I SUPERUSER LOGIN PASSWORD %L'
-                   ELSE 'CREATE ROLE %I SUPERUSER LOGIN PASSWORD %L' END, '$role', '$password')
-\gexec
-SQL
-    PGPASSFILE="$STATE_DIR/pgpass" psql -w -h 127.0.0.1 -U "$role" -d postgres -tAc 'select 1'
+        && { psql -w -h 127.0.0.1 -U postgres -d postgres -qc "$sql" \
+            || as_postgres psql -d postgres -qc "$sql"; } \
+        && PGPASSFILE="$STATE_DIR/pgpass" psql -w -h 127.0.0.1 -U "$role" -d postgres -tAc 'select 1'
 }
 
 as_postgres() {
