@@ -1,57 +1,24 @@
-"""POST /jibble/webhook: verify, store, answer. Applying is the sync service's job."""
+"""POST /jibble/webhook: verify, store, answer. Applying is the inbox's job."""
 
-import json
 import logging
 import time
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 from odoo import SUPERUSER_ID, api, fields, http
 from odoo.http import request
 from odoo.modules.registry import Registry
 
-from ..jibble.client import parse_jibble_datetime
+from ..jibble.events import EventRefused, parse_event
+from ..jibble.secret_box import SecretKeyError
 from ..jibble.signature import SignatureError, verify_signature
-from ..models.jibble_webhook_event import ENTRY_EVENT_TYPES
 
 _logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 REFUSAL_LOG_INTERVAL = timedelta(minutes=1)
 DEFAULT_TOLERANCE = 300
-
-
-class WebhookRefused(Exception):
-    def __init__(self, status, reason):
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-def parse_event(body):
-    """The event of a webhook body, or WebhookRefused(400) saying what is wrong with it."""
-    try:
-        event = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookRefused(400, "body is not JSON") from None
-    if not isinstance(event, dict):
-        raise WebhookRefused(400, "body is not a JSON object")
-    for key in ("id", "type"):
-        if not isinstance(event.get(key), str) or not event[key].strip() or len(event[key]) > 200:
-            raise WebhookRefused(400, f"event has no usable '{key}'")
-    if event["type"] not in ENTRY_EVENT_TYPES:
-        return event
-    data = event.get("data")
-    if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
-        raise WebhookRefused(400, "event has no time entry with an 'id' in 'data'")
-    if event["type"] != "TimeEntry.Deleted":
-        for key in ("personId", "type", "time"):
-            if not isinstance(data.get(key), str) or not data[key]:
-                raise WebhookRefused(400, f"time entry has no usable '{key}'")
-        try:
-            parse_jibble_datetime(data["time"])
-        except (ValueError, TypeError):
-            raise WebhookRefused(400, "time entry 'time' is not an ISO 8601 instant") from None
-    return event
+DEFAULT_RETENTION_DAYS = 90
 
 
 class JibbleWebhookController(http.Controller):
@@ -65,12 +32,11 @@ class JibbleWebhookController(http.Controller):
         readonly=False,
     )
     def jibble_webhook(self, **query):
-        """Store the event, then apply it in a savepoint (or queue it for the inbox cron):
-        a failure while applying keeps the event for a retry, and all is committed before
-        the answer is sent."""
+        """Store the event (committed before anything else), then apply it or leave it to the
+        inbox cron; a failure while applying keeps the event for a retry."""
         try:
             dbname = self._database(query.get("db"))
-        except WebhookRefused as refusal:
+        except EventRefused as refusal:
             return self._answer(refusal.status, "refused", refusal.reason)
         if dbname == request.db:
             return self._handle(request.env.cr)
@@ -78,25 +44,35 @@ class JibbleWebhookController(http.Controller):
             return self._handle(cr)
 
     def _handle(self, cr):
+        # The sender is not an Odoo user: the event is checked by its signature, then
+        # handled as the superuser, once, here.
         env = api.Environment(cr, SUPERUSER_ID, {})
         remote = request.httprequest.remote_addr
         try:
-            event = self._accept(env, remote)
-        except WebhookRefused as refusal:
+            event = self._accept(env)
+        except EventRefused as refusal:
             self._log_refusal(env, refusal, remote)
             return self._answer(refusal.status, "refused", refusal.reason)
-        if event is None:
+        Inbox = env["jibble.webhook.event"]
+        if event.event_type not in Inbox._handlers():
+            env["jibble.sync.log"]._record(
+                "webhook",
+                "skipped",
+                env._("Webhook event of type %s ignored.", event.event_type[:80]),
+                trigger="webhook",
+                jibble_event_id=event.event_id,
+                remote_address=remote,
+            )
             return self._answer(202, "ignored", "event type is not handled")
-        stored = env["jibble.webhook.event"]._store(event)
+        queued = env["jibble.config"]._param("webhook_apply_mode") == "queue"
+        stored = Inbox._store(event, remote, queued)
         if not stored:
             return self._answer(200, "duplicate", "event already received")
-        mode = env["ir.config_parameter"].sudo().get_param("jibble_connector.webhook_apply_mode")
-        if mode == "queue":
+        if queued:
             stored._queue()
             return self._answer(202, "queued", None)
-        env["jibble.sync.service"]._read_committed_from_here()
-        stored._process()
-        return self._answer(200 if stored.state == "done" else 202, stored.state, None)
+        state = stored._apply()
+        return self._answer(200 if state == "done" else 202, state, stored.last_error or None)
 
     @http.route("/jibble/webhook/health", type="http", auth="none", methods=["GET"])
     def jibble_webhook_health(self):
@@ -109,59 +85,51 @@ class JibbleWebhookController(http.Controller):
             return request.db
         if requested and http.db_filter([requested], host=request.httprequest.host):
             return requested
-        raise WebhookRefused(404, "no database matches this request")
+        raise EventRefused(404, "no database matches this request")
 
-    def _accept(self, env, remote):
-        """Verify and parse; returns the inbox values, None for an ignored type, or refuses."""
-        params = env["ir.config_parameter"].sudo()
-        secret = env["jibble.sync.service"]._secret("webhook_secret")
+    def _accept(self, env):
+        """Verify and read the request; returns the Event or raises EventRefused."""
+        Config = env["jibble.config"]
+        try:
+            secret = Config._secret("webhook_secret")
+        except SecretKeyError:
+            raise EventRefused(503, "the webhook secret cannot be read on this server") from None
         if not secret:
-            raise WebhookRefused(503, "webhook secret not configured")
+            raise EventRefused(503, "webhook secret not configured")
         length = request.httprequest.content_length
         if length is not None and length > MAX_BODY_BYTES:
-            raise WebhookRefused(413, "body larger than 1 MiB")
+            raise EventRefused(413, "body larger than 1 MiB")
         body = request.httprequest.get_data()
         if len(body) > MAX_BODY_BYTES:
-            raise WebhookRefused(413, "body larger than 1 MiB")
+            raise EventRefused(413, "body larger than 1 MiB")
         headers = request.httprequest.headers
-        tolerance = int(
-            params.get_param("jibble_connector.signature_tolerance") or DEFAULT_TOLERANCE
-        )
+        timestamp = headers.get("X-Jibble-Timestamp")
+        if timestamp is None and not Config._param("accept_unsigned_timestamps"):
+            raise EventRefused(401, "missing X-Jibble-Timestamp header")
+        tolerance = Config._int_param("signature_tolerance", DEFAULT_TOLERANCE)
         try:
             verify_signature(
-                secret,
-                body,
-                headers.get("X-Jibble-Signature"),
-                headers.get("X-Jibble-Timestamp"),
-                time.time(),
-                tolerance,
+                secret, body, headers.get("X-Jibble-Signature"), timestamp, time.time(), tolerance
             )
         except SignatureError as error:
-            raise WebhookRefused(401, str(error)) from None
+            raise EventRefused(401, str(error)) from None
         event = parse_event(body)
-        if event["type"] not in ENTRY_EVENT_TYPES:
-            env["jibble.sync.log"]._record(
-                "webhook",
-                "skipped",
-                env._("Webhook event of type %s ignored.", event["type"][:80]),
-                trigger="webhook",
-                jibble_event_id=event["id"],
-                remote_address=remote,
+        occurred_at = event.occurred_at or (
+            datetime.fromtimestamp(int(timestamp), timezone.utc).replace(tzinfo=None)
+            if timestamp
+            else None
+        )
+        if occurred_at is None:
+            raise EventRefused(400, "event has no usable 'occurredAt'")
+        now = fields.Datetime.now()
+        retention = Config._int_param("log_retention_days", DEFAULT_RETENTION_DAYS)
+        if occurred_at < now - timedelta(days=retention):
+            raise EventRefused(
+                400, f"event is older than the {retention} days event ids are remembered"
             )
-            return None
-        occurred_at = event.get("occurredAt")
-        try:
-            occurred_at = parse_jibble_datetime(occurred_at) if occurred_at else False
-        except (ValueError, TypeError, AttributeError):
-            occurred_at = False
-        return {
-            "event_id": event["id"],
-            "event_type": event["type"],
-            "occurred_at": occurred_at,
-            "payload": json.dumps(event),
-            "jibble_entry_id": event["data"]["id"],
-            "remote_address": remote,
-        }
+        if occurred_at > now + timedelta(seconds=max(tolerance, DEFAULT_TOLERANCE)):
+            raise EventRefused(400, "event 'occurredAt' is in the future")
+        return replace(event, occurred_at=occurred_at)
 
     def _log_refusal(self, env, refusal, remote):
         """One row per reason and address a minute: a flood cannot fill the database."""

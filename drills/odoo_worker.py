@@ -23,11 +23,11 @@ def setup(registry, settings):
 
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        service = env["jibble.sync.service"]
+        config = env["jibble.config"]
         for name, value in settings["params"].items():
-            service._set_param(name, value)
+            config._set_param(name, value)
         for name, value in settings["secrets"].items():
-            service._store_secret(name, value)
+            config._store_secret(name, value)
         env["hr.employee"].create(
             [
                 {"name": person["fullName"], "jibble_user_id": person["id"]}
@@ -77,7 +77,9 @@ def retry_events(registry):
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         left = env["jibble.webhook.event"].search([("state", "!=", "done")])
-        left._process()
+        for event in left:
+            event._apply()
+            cr.commit()
         print(json.dumps({"retried": len(left)}))
     return 0
 

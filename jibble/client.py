@@ -1,20 +1,29 @@
 """The connector's only way to Jibble: OAuth2 token, OData paging, retries and typed errors."""
 
 import logging
+import math
 import random
 import time
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
+from .entries import parse_instant, utc_now
+
 _logger = logging.getLogger(__name__)
 
 TOKEN_REFRESH_MARGIN = 60
+MAX_TOKEN_LIFETIME = 12 * 3600
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+LIST_ATTEMPTS = 3
+# Widening of a belongsToDate window around a window of UTC time: a person's local date is
+# at most a day from the UTC date, and a night shift belongs to the day it started.
+DATE_WINDOW_BEFORE, DATE_WINDOW_AFTER = timedelta(days=2), timedelta(days=1)
 
 
 class JibbleError(Exception):
@@ -42,22 +51,43 @@ class JibbleUnexpectedResponse(JibbleError):
     pass
 
 
+class JibbleRefused(JibbleUnexpectedResponse):
+    """Jibble answered 4xx to a request it understood as wrong: not retried."""
+
+    def __init__(self, message, detail=None, status=None):
+        super().__init__(message, detail)
+        self.status = status
+
+
 @dataclass(frozen=True)
 class JibbleConfig:
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     token_url: str
     workspace_url: str
     time_tracking_url: str
+    time_attendance_url: str = "https://time-attendance.prod.jibble.io/v1"
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     page_size: int = 100
+    max_pages: int = 2000
     max_retries: int = 4
     backoff_factor: float = 0.5
     max_retry_after: float = 30.0
 
-    def __repr__(self):
-        return f"JibbleConfig(client_id={self.client_id!r}, token_url={self.token_url!r})"
+
+@dataclass(frozen=True)
+class Listing:
+    """Every row of one OData list, and when Jibble said them.
+
+    `read_at` is no later than the moment Jibble built the first page (the earlier of our
+    clock before asking and Jibble's `Date` header minus a second), so news that Jibble
+    dates after it is never taken as older than this read.
+    """
+
+    rows: list
+    read_at: object
+    pages: int
 
 
 class JitteredRetry(Retry):
@@ -81,20 +111,38 @@ def format_odata_datetime(value):
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def token_lifetime(expires_in):
+    """Seconds to trust a token: Jibble may answer anything up to 2147483647."""
+    try:
+        lifetime = float(expires_in)
+    except (TypeError, ValueError, OverflowError):
+        return 3600.0
+    if not math.isfinite(lifetime) or lifetime <= 0:
+        return 3600.0
+    return min(lifetime, MAX_TOKEN_LIFETIME)
+
+
+def server_time(response):
+    """Jibble's clock from the `Date` header, naive UTC, or None."""
+    try:
+        value = parsedate_to_datetime(response.headers["Date"])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+
+
 class JibbleClient:
-    def __init__(self, config):
+    def __init__(self, config, time_filter_refused=False):
         self.config = config
         self.api_calls = 0
+        # Jibble is only known to filter time entries on belongsToDate; once it refuses a
+        # filter on `time`, windows are read by date and selected here.
+        self.time_filter_refused = time_filter_refused
         self._token = None
         self._token_expires_at = 0.0
         self.session = requests.Session()
-        retry_class = type(
-            "ConfiguredRetry",
-            (JitteredRetry,),
-            {
-                "max_retry_after": config.max_retry_after,
-            },
-        )
+        retry_class = type("ConfiguredRetry", (JitteredRetry,), {})
+        retry_class.max_retry_after = config.max_retry_after
         retry = retry_class(
             total=config.max_retries,
             connect=config.max_retries,
@@ -140,13 +188,13 @@ class JibbleClient:
             )
         payload = self._json(response)
         token = payload.get("access_token") if isinstance(payload, dict) else None
-        if not token:
+        if not isinstance(token, str) or not token:
             shape = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
             raise JibbleUnexpectedResponse(
                 "Jibble's token endpoint answered without an access token.",
                 detail=f"Token endpoint answer had: {shape}",
             )
-        lifetime = float(payload.get("expires_in") or 3600)
+        lifetime = token_lifetime(payload.get("expires_in"))
         self._token = token
         self._token_expires_at = (
             time.monotonic() + lifetime - min(TOKEN_REFRESH_MARGIN, lifetime / 10)
@@ -157,6 +205,7 @@ class JibbleClient:
 
     def _send(self, method, url, **kwargs):
         self.api_calls += 1
+        unavailable = "Jibble could not be reached; the sync will try again later."
         try:
             response = self.session.request(
                 method,
@@ -177,13 +226,11 @@ class JibbleClient:
                     detail=f"{method} {url}: {type(reason).__name__} after retries",
                 ) from None
             raise JibbleUnavailable(
-                "Jibble could not be reached; the sync will try again later.",
-                detail=f"{method} {url}: {type(error).__name__}: {error}",
+                unavailable, detail=f"{method} {url}: {type(error).__name__}: {error}"
             ) from None
         except requests.exceptions.RequestException as error:
             raise JibbleUnavailable(
-                "Jibble could not be reached; the sync will try again later.",
-                detail=f"{method} {url}: {type(error).__name__}: {error}",
+                unavailable, detail=f"{method} {url}: {type(error).__name__}: {error}"
             ) from None
         _logger.debug("Jibble %s %s -> %s", method, url, response.status_code)
         if response.status_code == 429:
@@ -208,7 +255,7 @@ class JibbleClient:
                 f"body starts with {response.text[:500]!r}",
             ) from None
 
-    def _get_json(self, url, params=None):
+    def _get(self, url, params=None):
         """GET with the cached token; a 401 gets one fresh token and one more try."""
         for _attempt in range(2):
             response = self._send(
@@ -226,36 +273,80 @@ class JibbleClient:
                 detail=f"GET {url}: HTTP 401 with a cached and with a fresh token",
             )
         if response.status_code >= 400:
-            raise JibbleUnexpectedResponse(
+            raise JibbleRefused(
                 f"Jibble refused the request (HTTP {response.status_code}).",
                 detail=f"GET {response.url}: {response.text[:2000]}",
+                status=response.status_code,
             )
-        return self._json(response)
+        return response
 
-    def _iter_list(self, base_url, resource, params=None):
-        """Yield every row of an OData list, one page in memory at a time."""
-        page_size = self.config.page_size
-        query = {**(params or {}), "$top": page_size}
-        url, page_query, seen = f"{base_url.rstrip('/')}/{resource}", query, 0
-        server_links_pages = False
+    def _get_json(self, url, params=None):
+        return self._json(self._get(url, params))
+
+    # Lists
+
+    def list(self, base_url, resource, params=None):
+        """Every row of an OData list, read so that no row is lost to paging.
+
+        A `@odata.nextLink` is followed when Jibble sends one. Otherwise pages are asked with
+        `$skip`, each starting on the last row of the page before: when that row is not where
+        it was, rows moved between pages (an entry added, edited or deleted meanwhile) and
+        the list is read again rather than risk a skipped row. Only an empty page ends it:
+        a page shorter than `$top` proves nothing, as Jibble may cap pages without saying.
+        """
+        url = f"{base_url.rstrip('/')}/{resource}"
+        query = {**(params or {}), "$top": self.config.page_size}
+        for _attempt in range(LIST_ATTEMPTS):
+            listing = self._read_pages(url, query, resource)
+            if listing:
+                return listing
+        raise JibbleUnavailable(
+            "Jibble's list changed while it was being read, several times in a row; "
+            "the sync will read it again later.",
+            detail=f"{resource} {params}: the row that ended a page moved {LIST_ATTEMPTS} times",
+        )
+
+    def _read_pages(self, url, query, resource):
+        """One pass over a list; None when rows moved between pages."""
+        rows, pages, read_at, followed_link = [], 0, None, False
+        page_url, page_query, overlap, largest = url, query, 0, 0
         while True:
-            payload = self._get_json(url, page_query)
-            rows = payload.get("value") if isinstance(payload, dict) else None
-            if not isinstance(rows, list):
+            pages += 1
+            if pages > self.config.max_pages:
+                raise JibbleUnexpectedResponse(
+                    f"Jibble's list of {resource} did not end after "
+                    f"{self.config.max_pages} pages; the read was stopped.",
+                    detail=f"{url} {query}: {len(rows)} rows read",
+                )
+            asked_at = utc_now()
+            response = self._get(page_url, page_query)
+            payload = self._json(response)
+            if read_at is None:
+                jibble_time = server_time(response)
+                read_at = min(
+                    asked_at, jibble_time - timedelta(seconds=1) if jibble_time else asked_at
+                )
+            page = payload.get("value") if isinstance(payload, dict) else None
+            if not isinstance(page, list):
                 raise JibbleUnexpectedResponse(
                     "Jibble sent a list the connector cannot read.",
                     detail=f"{resource}: expected an OData 'value' list",
                 )
-            yield from rows
-            seen += len(rows)
             next_link = payload.get("@odata.nextLink")
-            if next_link:
-                url, page_query, server_links_pages = next_link, None, True
-            elif server_links_pages or len(rows) < page_size:
-                return
+            if overlap:
+                if not page or _row_id(page[0]) != _row_id(rows[-1]):
+                    return None
+                page = page[1:]
+            rows.extend(page)
+            largest = max(largest, len(page) + overlap)
+            if isinstance(next_link, str) and next_link:
+                page_url, page_query, followed_link = next_link, None, True
+            elif followed_link or not page:
+                return Listing(rows, read_at, pages)
             else:
-                url = f"{base_url.rstrip('/')}/{resource}"
-                page_query = {**query, "$skip": seen}
+                # Pages of one row leave no room for the overlapping row: read on without.
+                overlap = 1 if largest > 1 else 0
+                page_url, page_query = url, {**query, "$skip": len(rows) - overlap}
 
     # Resources
 
@@ -265,29 +356,79 @@ class JibbleClient:
             raise JibbleUnexpectedResponse("Jibble returned no organization for this API key.")
         return rows[0]
 
-    def iter_people(self):
-        return self._iter_list(self.config.workspace_url, "People")
+    def people(self):
+        return self.list(self.config.workspace_url, "People").rows
 
     def names(self, resource):
-        """Map ids to names for Activities, Projects or Locations, read once per run."""
+        """Map ids to names for Activities, Projects or Locations."""
         return {
             row["id"]: row.get("name") or ""
-            for row in self._iter_list(self.config.workspace_url, resource, {"$select": "id,name"})
+            for row in self.list(self.config.workspace_url, resource, {"$select": "id,name"}).rows
+            if isinstance(row, dict) and isinstance(row.get("id"), str)
         }
 
-    def iter_time_entries(self, start, end):
+    def time_entries(self, start, end):
         """Every entry whose instant is in [start, end), archived ones included, oldest first."""
-        window = f"time ge {format_odata_datetime(start)} and time lt {format_odata_datetime(end)}"
-        return self._iter_list(
+        if not self.time_filter_refused:
+            window = (
+                f"time ge {format_odata_datetime(start)} and time lt {format_odata_datetime(end)}"
+            )
+            try:
+                return self.list(
+                    self.config.time_tracking_url,
+                    "TimeEntries",
+                    {"$filter": window, "$orderby": "time asc"},
+                )
+            except JibbleRefused as error:
+                if error.status != 400:
+                    raise
+                _logger.info("Jibble refused a filter on time; reading by belongsToDate instead")
+                self.time_filter_refused = True
+        first, last = (start - DATE_WINDOW_BEFORE).date(), (end + DATE_WINDOW_AFTER).date()
+        listing = self.list(
             self.config.time_tracking_url,
             "TimeEntries",
-            {"$filter": window, "$orderby": "time asc"},
+            {
+                "$filter": f"belongsToDate ge {first} and belongsToDate le {last}",
+                "$orderby": "time asc",
+            },
+        )
+        naive_start, naive_end = _naive_utc(start), _naive_utc(end)
+        return Listing(
+            [row for row in listing.rows if _in_window(row, naive_start, naive_end)],
+            listing.read_at,
+            listing.pages,
         )
 
+    def time_entry(self, entry_id):
+        """The entry with this id as Jibble has it now (a one-row list), or an empty list."""
+        return self.list(
+            self.config.time_tracking_url, "TimeEntries", {"$filter": f"id eq {entry_id}"}
+        )
 
-def parse_jibble_datetime(value):
-    """Jibble instants are ISO 8601 UTC; Odoo stores naive UTC."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
-    return parsed.replace(microsecond=0)
+    def timesheets_summary(self, first_date, last_date, person_ids=None):
+        """Jibble's own tracked time per person and day (breaks are not tracked time)."""
+        params = {"period": "Custom", "date": str(first_date), "endDate": str(last_date)}
+        if person_ids:
+            params["personIds"] = ",".join(person_ids)
+        return self.list(self.config.time_attendance_url, "TimesheetsSummary", params).rows
+
+
+def _row_id(row):
+    return row.get("id") if isinstance(row, dict) else row
+
+
+def _naive_utc(value):
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _in_window(row, start, end):
+    """Whether a row read by date belongs to [start, end); rows whose time is unreadable are
+    kept, so that they are stored and held with their reason."""
+    try:
+        instant = parse_instant(row["time"])
+    except (KeyError, TypeError, ValueError):
+        return True
+    return start <= instant < end

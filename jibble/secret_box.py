@@ -7,17 +7,34 @@ readable (they carry no prefix) and are encrypted the next time they are saved o
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 PREFIX = "fernet:"
+KEY_HELP = (
+    'generate one with: python3 -c "from cryptography.fernet import Fernet; '
+    'print(Fernet.generate_key().decode())"'
+)
 
 
 class SecretKeyError(Exception):
-    """A stored secret cannot be opened with the configured keys."""
+    """The configured keys are unusable, or none of them opens a stored secret."""
 
 
 class SecretBox:
     def __init__(self, keys):
-        """`keys`: the current key first, then older ones still accepted for reading."""
-        keys = [key for key in keys if key]
-        self._fernet = MultiFernet([Fernet(key) for key in keys]) if keys else None
+        """`keys`: the current key first, then older ones still accepted for reading.
+
+        Raises SecretKeyError, naming the option, when a key is not a Fernet key.
+        """
+        fernets = []
+        for option, key in keys:
+            if not key:
+                continue
+            try:
+                fernets.append(Fernet(key))
+            except (ValueError, TypeError):
+                raise SecretKeyError(
+                    f"{option} in the Odoo server configuration is not a valid Fernet key "
+                    f"(32 url-safe base64-encoded bytes); {KEY_HELP}"
+                ) from None
+        self._fernet = MultiFernet(fernets) if fernets else None
 
     @property
     def encrypts(self):
@@ -32,15 +49,25 @@ class SecretBox:
         if not stored or not stored.startswith(PREFIX):
             return stored
         if not self._fernet:
-            raise SecretKeyError("the secret is encrypted but no jibble_encryption_key is set")
+            raise SecretKeyError(
+                "a Jibble secret is stored encrypted but jibble_encryption_key is not set in "
+                "the Odoo server configuration"
+            )
         try:
             return self._fernet.decrypt(stored[len(PREFIX) :].encode()).decode()
         except InvalidToken:
-            raise SecretKeyError("no configured jibble_encryption_key opens the secret") from None
+            raise SecretKeyError(
+                "a Jibble secret is stored encrypted with a key that is no longer configured: "
+                "set the old key as jibble_encryption_key_previous, or enter the secret again"
+            ) from None
 
     def rotate(self, stored):
         """Re-encrypt with the current key (or encrypt a clear value)."""
         return self.seal(self.open(stored))
+
+
+def is_sealed(stored):
+    return bool(stored) and stored.startswith(PREFIX)
 
 
 def new_key():

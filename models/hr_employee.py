@@ -1,4 +1,16 @@
+from collections import defaultdict
+
 from odoo import _, api, fields, models
+
+# Settings value of "Match employees by code" -> the employee field Jibble's code is compared to.
+CODE_FIELDS = {"barcode": "barcode", "identification_id": "identification_id"}
+# What applying entries reads of an employee: fetching only these keeps hr.employee's many
+# other fields (and their access checks) out of every webhook.
+SYNC_FIELDS = ["jibble_user_id", "jibble_sync_enabled", "last_jibble_sync", "name"]
+
+
+def normalize(text):
+    return (text or "").strip().lower()
 
 
 class HrEmployee(models.Model):
@@ -93,9 +105,74 @@ class HrEmployee(models.Model):
 
     def _apply_waiting_jibble_entries(self):
         """Entries received before the employee was linked must not be lost: apply them now."""
+        if self.env.context.get("jibble_no_apply"):
+            return
         person_ids = [pid for pid in self.sudo().mapped("jibble_user_id") if pid]
         if person_ids:
-            self.env["jibble.sync.service"].sudo()._apply_waiting_entries(person_ids)
+            self.env["jibble.sync.service"].sudo()._apply_held(person_ids, "employee")
+
+    # Linking Jibble people
+
+    @api.model
+    def _jibble_employees(self, person_ids):
+        """The employee linked to each Jibble person, archived ones included."""
+        employees = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search_fetch([("jibble_user_id", "in", list(person_ids))], SYNC_FIELDS)
+        )
+        return {employee.jibble_user_id: employee for employee in employees}
+
+    @api.model
+    def _jibble_link_people(self, people, by_email, by_code):
+        """Link unlinked employees to Jibble people (jibble.person rows), returns
+        ({person id: employee}, [sentences about people that could not be linked]).
+
+        By email (`jibble_email`, then work email) and then by code (the employee field
+        `by_code` names); a person Jibble removed is not linked anew. A match shared by two
+        employees is refused: guessing would put one person's hours on another's attendance.
+        """
+        people = people.filtered(lambda person: person.status != "Removed")
+        linked_ids = set(self._jibble_employees(people.mapped("person_id")))
+        people = people.filtered(lambda person: person.person_id not in linked_ids)
+        code_field = CODE_FIELDS.get(by_code)
+        if not people or not (by_email or code_field):
+            return {}, []
+        Employee = self.sudo()
+        candidates = Employee.search([("jibble_user_id", "=", False)])
+        indexes = []
+        if by_email:
+            indexes += [
+                ("email", _index(candidates, "jibble_email")),
+                ("email", _index(candidates, "work_email")),
+            ]
+        if code_field:
+            indexes.append(("code", _index(candidates, code_field)))
+        linked, refused, taken = {}, [], Employee.browse()
+        for person in people:
+            for attribute, index in indexes:
+                matches = index.get(normalize(person[attribute]), Employee) - taken
+                if len(matches) == 1:
+                    matches.with_context(jibble_no_apply=True).write(
+                        {"jibble_user_id": person.person_id, "jibble_email": person.email}
+                    )
+                    linked[person.person_id] = matches
+                    taken |= matches
+                    break
+                if len(matches) > 1:
+                    refused.append(
+                        _(
+                            "%(count)s employees share the %(what)s %(value)s: link %(name)s "
+                            "by hand (%(employees)s).",
+                            count=len(matches),
+                            what=attribute,
+                            value=person[attribute],
+                            name=person.name or person.person_id,
+                            employees=", ".join(matches.mapped("name")),
+                        )
+                    )
+                    break
+        return linked, refused
 
     def action_view_jibble_attendances(self):
         self.ensure_one()
@@ -115,3 +192,12 @@ class HrEmployee(models.Model):
         action["domain"] = [("employee_id", "=", self.id)]
         action["context"] = {}
         return action
+
+
+def _index(employees, field_name):
+    index = defaultdict(employees.browse)
+    for employee in employees:
+        key = normalize(employee[field_name])
+        if key:
+            index[key] |= employee
+    return index

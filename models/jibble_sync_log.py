@@ -1,9 +1,12 @@
 from datetime import timedelta
 
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
+MANAGER_GROUP = "jibble_connector.group_jibble_manager"
 OPERATIONS = [
-    ("pull", "Scheduled Pull"),
+    ("pull", "Catch-up Pull"),
+    ("quick_pull", "Quick Pull"),
     ("webhook", "Webhook Event"),
     ("apply", "Apply Entries"),
     ("match", "Employee Match"),
@@ -43,6 +46,7 @@ class JibbleSyncLog(models.Model):
     updated_count = fields.Integer(string="Updated", readonly=True)
     deleted_count = fields.Integer(string="Deleted", readonly=True)
     skipped_count = fields.Integer(string="Skipped", readonly=True)
+    api_calls = fields.Integer(string="API Calls", readonly=True)
     failed_count = fields.Integer(string="Failed", readonly=True)
     message = fields.Char(readonly=True, required=True)
     detail = fields.Text(
@@ -67,49 +71,48 @@ class JibbleSyncLog(models.Model):
     def _compute_can_retry(self):
         for log in self:
             log.can_retry = log.status in ("failed", "partial") and (
-                log.operation == "pull"
+                log.operation in ("pull", "quick_pull")
                 or (log.operation == "webhook" and bool(log.jibble_event_id))
                 or (log.operation == "apply" and bool(log.jibble_entry_id))
             )
 
+    @api.model
+    def _check_manager(self):
+        """Every public method that changes something checks this itself: a view that hides
+        a button does not stop a call over RPC."""
+        if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
+            raise AccessError(_("Only Jibble connector managers can do this."))
+
     def action_retry(self):
         """Do again what failed: pull again, re-apply a held webhook event or entry."""
-        if self.filtered(lambda log: log.operation == "pull" and log.can_retry):
+        self._check_manager()
+        retryable = self.sudo().filtered("can_retry")
+        if retryable.filtered(lambda log: log.operation == "pull"):
             self.env.ref("jibble_connector.ir_cron_jibble_sync").sudo()._trigger()
         events = (
             self.env["jibble.webhook.event"]
             .sudo()
             .search(
                 [
-                    ("event_id", "in", self.filtered("can_retry").mapped("jibble_event_id")),
+                    ("event_id", "in", retryable.mapped("jibble_event_id")),
                     ("state", "!=", "done"),
                 ]
             )
         )
-        events._process()
-        entries = (
-            self.env["jibble.time.entry"]
-            .sudo()
-            .search(
-                [
-                    (
-                        "entry_id",
-                        "in",
-                        self.filtered(
-                            lambda log: log.can_retry and log.operation == "apply"
-                        ).mapped("jibble_entry_id"),
-                    ),
-                ]
-            )
+        for event in events:
+            event._apply(commit=False)
+        entry_ids = retryable.filtered(lambda log: log.operation == "apply").mapped(
+            "jibble_entry_id"
         )
+        entries = self.env["jibble.time.entry"].sudo().search([("entry_id", "in", entry_ids)])
         if entries:
-            self.env["jibble.sync.service"]._retry_entries(entries)
+            self.env["jibble.sync.service"]._apply_held(set(entries.mapped("person_id")), "manual")
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": _("Jibble"),
-                "message": _("Retry started; its result appears as a new row in the Sync Log."),
+                "message": _("Retry done; its result appears as a new row in the Sync Log."),
                 "type": "info",
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
@@ -128,54 +131,43 @@ class JibbleSyncLog(models.Model):
             }
         )
 
-    def _resolved_failures(self):
-        """Failed rows whose failure is over: a later pull succeeded, the entry was applied,
-        the webhook event was applied, or the row was a refusal with nothing to retry."""
-        Entry = self.env["jibble.time.entry"].sudo()
-        Event = self.env["jibble.webhook.event"].sudo()
-        last_success = self.search(
-            [("operation", "=", "pull"), ("status", "=", "success")], limit=1
-        ).start
-        applied_entries = set(
-            Entry.search(
-                [
-                    ("entry_id", "in", self.mapped("jibble_entry_id")),
-                    ("state", "in", ("applied", "ignored")),
-                ]
-            ).mapped("entry_id")
+    @api.model
+    def _purgeable_ids(self, cutoff):
+        """Rows older than `cutoff` whose failure, if any, is over: a later pull of the same
+        kind succeeded, the entry was applied, the event was applied, or there is nothing
+        left to retry. Selected in SQL, so that unresolved failures never fill the batch."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT l.id FROM jibble_sync_log l
+             WHERE l.start < %(cutoff)s
+               AND (l.status != 'failed'
+                    OR l.operation IN ('match', 'connection_test')
+                    OR (l.operation IN ('pull', 'quick_pull') AND EXISTS (
+                        SELECT 1 FROM jibble_sync_log later
+                         WHERE later.operation = l.operation AND later.status = 'success'
+                           AND later.start > l.start))
+                    OR (l.operation = 'apply' AND NOT EXISTS (
+                        SELECT 1 FROM jibble_time_entry e
+                         WHERE e.entry_id = l.jibble_entry_id
+                           AND e.state NOT IN ('applied', 'ignored')))
+                    OR (l.operation = 'webhook' AND NOT EXISTS (
+                        SELECT 1 FROM jibble_webhook_event ev
+                         WHERE ev.event_id = l.jibble_event_id AND ev.state != 'done')))
+             ORDER BY l.id
+             LIMIT %(limit)s
+            """,
+            {"cutoff": cutoff, "limit": PURGE_BATCH},
         )
-        done_events = set(
-            Event.search(
-                [
-                    ("event_id", "in", self.mapped("jibble_event_id")),
-                    ("state", "=", "done"),
-                ]
-            ).mapped("event_id")
-        )
-        return self.filtered(
-            lambda log: (
-                (log.operation == "pull" and last_success and log.start < last_success)
-                or (log.operation == "apply" and log.jibble_entry_id in applied_entries)
-                or (
-                    log.operation == "webhook"
-                    and (not log.jibble_event_id or log.jibble_event_id in done_events)
-                )
-                or log.operation in ("match", "connection_test")
-            )
-        )
+        return [row[0] for row in self.env.cr.fetchall()]
 
     @api.model
     def _cron_purge(self):
         """Remove log rows and applied webhook events older than the retention, in batches;
         failures that are not resolved yet stay until they are."""
-        days = int(
-            self.env["ir.config_parameter"].sudo().get_param("jibble_connector.log_retention_days")
-            or 90
-        )
+        days = self.env["jibble.config"]._int_param("log_retention_days", 90)
         cutoff = fields.Datetime.now() - timedelta(days=days)
-        old = self.sudo().search([("start", "<", cutoff)], order="id", limit=PURGE_BATCH)
-        failed = old.filtered(lambda log: log.status == "failed")
-        purge = (old - failed) | failed._resolved_failures()
+        purge = self.sudo().browse(self._purgeable_ids(cutoff))
         purge.unlink()
         events = (
             self.env["jibble.webhook.event"]
@@ -183,7 +175,7 @@ class JibbleSyncLog(models.Model):
             .search([("received_at", "<", cutoff), ("state", "=", "done")], limit=PURGE_BATCH)
         )
         events.unlink()
-        more = len(old) == PURGE_BATCH or len(events) == PURGE_BATCH
+        more = len(purge) == PURGE_BATCH or len(events) == PURGE_BATCH
         self.env["ir.cron"]._notify_progress(
             done=len(purge) + len(events), remaining=PURGE_BATCH if more else 0
         )

@@ -1,11 +1,13 @@
 """The small part of OData the connector uses: conjunctive $filter and $orderby."""
 
+import operator
 import re
-from datetime import date, datetime, timezone
+
+from .shapes import iso_date, iso_utc
 
 OPERATORS = {
-    "eq": lambda a, b: a == b,
-    "ne": lambda a, b: a != b,
+    "eq": operator.eq,
+    "ne": operator.ne,
     "gt": lambda a, b: a is not None and a > b,
     "ge": lambda a, b: a is not None and a >= b,
     "lt": lambda a, b: a is not None and a < b,
@@ -15,39 +17,27 @@ COMPARISON = re.compile(
     r"^\s*(?P<field>[A-Za-z]+)\s+(?P<op>eq|ne|gt|ge|lt|le)\s+(?P<value>'[^']*'|\S+)\s*$",
     re.IGNORECASE,
 )
+ORDER_KEY = re.compile(r"^\s*(?P<field>[A-Za-z]+)(?:\s+(?P<direction>asc|desc))?\s*$", re.I)
+# Stored rows always spell these fields one way, so a literal spelled the same way compares
+# as a plain string: no parsing per row, which matters with 250,000 entries.
+CANONICAL = {"time": iso_utc, "belongsToDate": iso_date}
 
 
 class ODataError(ValueError):
     """A query the simulator does not understand: answered with HTTP 400, as Jibble does."""
 
 
-def parse_datetime(text):
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def _typed(field, text):
-    """Times compare as instants and dates as dates, however they are spelled."""
-    if field == "time":
-        return parse_datetime(text)
-    if field == "belongsToDate":
-        return date.fromisoformat(text)
-    return text
-
-
 def _literal(field, text):
-    return text[1:-1] if text.startswith("'") else _typed(field, text)
+    if text.lower() == "null":
+        return None
+    text = text[1:-1] if text.startswith("'") else text
+    return CANONICAL[field](text) if field in CANONICAL else text
 
 
-def _field_value(row, field):
-    value = row.get(field)
-    return None if value is None else _typed(field, value)
-
-
-def compile_filter(expression, allowed_fields):
-    """Turn `a ge X and (b eq 'y')` into a predicate over rows; raise ODataError otherwise."""
+def parse_filter(expression, allowed_fields):
+    """`a ge X and (b eq 'y')` as [(field, operator, value)]; raise ODataError otherwise."""
     if not expression:
-        return lambda row: True
+        return []
     text = expression.strip()
     while text.startswith("(") and text.endswith(")"):
         text = text[1:-1].strip()
@@ -63,17 +53,40 @@ def compile_filter(expression, allowed_fields):
             value = _literal(field, match["value"])
         except ValueError:
             raise ODataError(f"bad literal for {field}: {match['value']!r}") from None
-        comparisons.append((field, OPERATORS[op], value))
-    return lambda row: all(test(_field_value(row, f), value) for f, test, value in comparisons)
+        if value is None and op not in ("eq", "ne"):
+            raise ODataError(f"cannot compare {field} {op} null")
+        comparisons.append((field, op, value))
+    return comparisons
+
+
+def compile_filter(comparisons):
+    """A predicate over rows for what `parse_filter` returned."""
+    tests = [(field, OPERATORS[op], value) for field, op, value in comparisons]
+
+    def predicate(row):
+        # A plain loop: with 250,000 rows it is several times faster than all(<generator>).
+        for field, test, value in tests:  # noqa: SIM110
+            if not test(row.get(field), value):
+                return False
+        return True
+
+    return predicate
+
+
+def _sort_key(value):
+    """Nulls first, as OData orders them ascending."""
+    return (value is not None, "" if value is None else value)
 
 
 def sort_rows(rows, orderby):
-    """Apply `$orderby=field [asc|desc]`; ties broken by id so that paging is stable."""
-    if not orderby:
-        return sorted(rows, key=lambda row: row["id"])
-    field, _, direction = orderby.strip().partition(" ")
-    direction = direction.strip().lower() or "asc"
-    if direction not in ("asc", "desc"):
-        raise ODataError(f"unsupported $orderby direction: {direction!r}")
+    """Apply `$orderby=field [asc|desc], ...`; ties broken by id so that paging is stable."""
+    keys = []
+    for part in orderby.split(",") if orderby else []:
+        match = ORDER_KEY.match(part)
+        if not match:
+            raise ODataError(f"unsupported $orderby: {part.strip()!r}")
+        keys.append((match["field"], (match["direction"] or "asc").lower() == "desc"))
     rows = sorted(rows, key=lambda row: row["id"])
-    return sorted(rows, key=lambda row: row.get(field) or "", reverse=direction == "desc")
+    for field, descending in reversed(keys):
+        rows.sort(key=lambda row, field=field: _sort_key(row.get(field)), reverse=descending)
+    return rows

@@ -9,6 +9,8 @@ import urllib.request
 import uuid
 from datetime import datetime, timezone
 
+from .shapes import iso_utc
+
 
 def sign_body(secret, body, timestamp=None):
     """`sha256=<hex>` of the body, or of "<timestamp>.<body>" when a timestamp is sent."""
@@ -19,11 +21,14 @@ def sign_body(secret, body, timestamp=None):
 def send_event(
     url, secret, event_type, entry, event_id=None, timestamp=True, occurred_at=None, timeout=30
 ):
-    """Post one signed event; returns (status, JSON answer or text) and never raises on 4xx/5xx."""
+    """Post one signed event; returns (status, JSON answer or text) and never raises on 4xx/5xx.
+
+    `occurredAt` defaults to now, with milliseconds like every Jibble instant.
+    """
     event = {
         "id": event_id or str(uuid.uuid4()),
         "type": event_type,
-        "occurredAt": occurred_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "occurredAt": occurred_at or iso_utc(datetime.now(timezone.utc)),
         "data": entry,
     }
     body = json.dumps(event, separators=(",", ":")).encode()

@@ -1,3 +1,4 @@
+import uuid
 from datetime import datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
 
@@ -5,6 +6,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user
 from odoo.tests.common import _super_send
 
+from ..jibble.events import Event
 from ..simulator import JibbleSimulator
 
 
@@ -63,6 +65,7 @@ def configure_connector(env, simulator, start):
         "token_url": simulator.token_url,
         "workspace_url": simulator.workspace_url,
         "time_tracking_url": simulator.time_tracking_url,
+        "time_attendance_url": simulator.time_attendance_url,
         "sync_start_date": start.strftime("%Y-%m-%d %H:%M:%S"),
         "http_backoff_factor": "0.01",
         "http_read_timeout": "2",
@@ -130,3 +133,19 @@ class SimulatorCase(LocalJibbleMixin, TransactionCase):
 
     def last_log(self, operation="pull"):
         return self.env["jibble.sync.log"].search([("operation", "=", operation)], limit=1)
+
+    def entry(self, entry_id):
+        return self.env["jibble.time.entry"].search([("entry_id", "=", entry_id)])
+
+    def deliver(self, event_type, data, occurred_at=None):
+        """Store and apply a webhook event as the controller does; returns the stored event."""
+        return deliver_event(self.env, event_type, data, occurred_at)
+
+
+def deliver_event(env, event_type, data, occurred_at=None):
+    """Store and apply one event, dated `occurred_at` (naive UTC) or now."""
+    occurred_at = occurred_at or datetime.now(timezone.utc).replace(tzinfo=None)
+    event = Event(str(uuid.uuid4()), event_type, occurred_at, data)
+    stored = env["jibble.webhook.event"]._store(event, "127.0.0.1", queued=False)
+    stored._apply()
+    return stored

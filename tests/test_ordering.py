@@ -1,11 +1,18 @@
-"""Pulls and webhooks about the same entries can cross: the newer news wins."""
+"""Pulls and webhooks about the same entries can cross, and lists can change while they are
+read: the newer news wins, and no entry Jibble still holds is ever taken for deleted."""
 
-import json
-import uuid
+import re
+from datetime import datetime, timedelta, timezone
 
 from odoo.tests import tagged
 
+from ..jibble.entries import parse_instant
+from ..models.jibble_sync_service import Window
 from .common import SimulatorCase
+
+
+def utc_now():
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 @tagged("post_install", "-at_install")
@@ -15,26 +22,13 @@ class TestNewerNewsWins(SimulatorCase):
         self.ada, self.employee = self.person_with_employee("Ada")
         self.clock_in = self.simulator.add_time_entry(self.ada["id"], "In", self.at(8))
         self.clock_out = self.simulator.add_time_entry(self.ada["id"], "Out", self.at(12))
-        self.window = (self.naive(0), self.naive(0, day=1))
-
-    def deliver(self, event_type, data):
-        """Store and apply a webhook event as the controller does."""
-        event = self.env["jibble.webhook.event"]._store(
-            {
-                "event_id": str(uuid.uuid4()),
-                "event_type": event_type,
-                "payload": json.dumps({"type": event_type, "data": data}),
-                "jibble_entry_id": data["id"],
-            }
-        )
-        event._process()
-        return event
+        self.window = Window("catch_up", self.naive(0), self.naive(0, day=1))
 
     def slow_pull(self):
         """A pull that reads Jibble now and writes later; returns its writing step."""
-        observed = self.service._next_observation()
-        raw = [dict(entry) for entry in self.simulator.time_entries]
-        return lambda: self.service._receive_entries(raw, "cron", observed, window=self.window)
+        with self.env["jibble.config"]._client() as client:
+            read = self.service._read_window(client, self.window)
+        return lambda: self.service._store_and_apply(read, {}, "cron")
 
     def test_a_pull_that_read_before_an_edit_does_not_undo_it(self):
         write_stale = self.slow_pull()
@@ -48,8 +42,7 @@ class TestNewerNewsWins(SimulatorCase):
         late = self.simulator.add_time_entry(self.ada["id"], "In", self.at(14))
         self.deliver("TimeEntry.Created", late)
         write_stale()
-        stored = self.env["jibble.time.entry"].search([("entry_id", "=", late["id"])])
-        self.assertTrue(stored.is_active)
+        self.assertTrue(self.entry(late["id"]).is_active)
         self.assertEqual(
             self.intervals(self.employee),
             [(self.naive(8), self.naive(12)), (self.naive(14), None)],
@@ -61,43 +54,34 @@ class TestNewerNewsWins(SimulatorCase):
         event = self.deliver("TimeEntry.Deleted", {"id": self.clock_in["id"]})
         self.assertEqual(event.state, "done")
         write_stale()
-        stored = self.env["jibble.time.entry"].search([("entry_id", "=", self.clock_in["id"])])
+        stored = self.entry(self.clock_in["id"])
         self.assertEqual((stored.is_active, stored.state), (False, "ignored"))
         self.assertFalse(self.attendances(self.employee))
 
     def test_a_retried_old_event_does_not_undo_a_newer_pull(self):
-        self.service._receive_entries([self.clock_in], "cron", self.service._next_observation())
-        event = self.env["jibble.webhook.event"]._store(
-            {
-                "event_id": "evt-old-out",
-                "event_type": "TimeEntry.Created",
-                "payload": json.dumps({"type": "TimeEntry.Created", "data": self.clock_out}),
-                "jibble_entry_id": self.clock_out["id"],
-            }
-        )
+        happened = utc_now() - timedelta(minutes=5)
         self.simulator.update_time_entry(self.clock_out["id"], time=self.at(15))
         self.pull()
-        event._process()
+        old = dict(self.clock_out)
+        event = self.deliver("TimeEntry.Created", old, occurred_at=happened)
         self.assertEqual(event.state, "done")
         self.assertEqual(self.intervals(self.employee), [(self.naive(8), self.naive(15))])
 
+    def test_an_update_that_arrives_late_does_not_overwrite_a_newer_one(self):
+        self.pull()
+        first = dict(self.clock_out, time=self.at(12.5).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+        second = dict(self.clock_out, time=self.at(13).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+        pulled_at = utc_now()
+        self.deliver("TimeEntry.Updated", second, occurred_at=pulled_at + timedelta(seconds=20))
+        self.deliver("TimeEntry.Updated", first, occurred_at=pulled_at + timedelta(seconds=10))
+        self.assertEqual(self.intervals(self.employee), [(self.naive(8), self.naive(13))])
+
     def test_a_deletion_older_than_the_last_pull_is_not_applied(self):
+        deleted_at = utc_now() - timedelta(minutes=1)
         self.pull()
-        event = self.env["jibble.webhook.event"]._store(
-            {
-                "event_id": "evt-old-delete",
-                "event_type": "TimeEntry.Deleted",
-                "payload": json.dumps({"type": "TimeEntry.Deleted", "data": {"id": "x"}}),
-                "jibble_entry_id": "x",
-            }
-        )
-        self.simulator.update_time_entry(self.clock_out["id"], time=self.at(16))
-        self.pull()
-        old_delete = self.service._apply_event_entry(
-            "TimeEntry.Deleted", {"id": self.clock_out["id"]}, event.observation
-        )
-        self.assertTrue(old_delete.is_active)
-        self.assertEqual(self.intervals(self.employee), [(self.naive(8), self.naive(16))])
+        self.deliver("TimeEntry.Deleted", {"id": self.clock_out["id"]}, occurred_at=deleted_at)
+        self.assertTrue(self.entry(self.clock_out["id"]).is_active)
+        self.assertEqual(self.intervals(self.employee), [(self.naive(8), self.naive(12))])
 
     def test_webhook_entries_take_the_names_a_pull_already_knows(self):
         support = self.simulator.add_activity("Support")
@@ -111,3 +95,81 @@ class TestNewerNewsWins(SimulatorCase):
         self.assertEqual(
             (attendance.check_in, attendance.jibble_activity), (self.naive(18), "Support")
         )
+
+
+@tagged("post_install", "-at_install")
+class TestListsThatChangeWhileRead(SimulatorCase):
+    """Issue 18: under faults the drill lost a clock-in Jibble still held. Cause: a pull
+    paging a window with `$skip` while an entry of an earlier page was deleted got every
+    later row one place earlier, so the row at the page boundary was never listed, and the
+    pull took that stored entry for deleted."""
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.max_page_size = 100
+        self.people = [self.person_with_employee(f"P{n:02d}")[0] for n in range(13)]
+        for person in self.people:
+            for shift in range(5):
+                self.simulator.add_time_entry(person["id"], "In", self.at(8 + shift))
+                self.simulator.add_time_entry(person["id"], "Out", self.at(8.5 + shift))
+        self.pull()
+
+    def delete_between_pages(self, victim_id):
+        """Delete an entry once the pull has read the first page of a window."""
+        done = []
+
+        def delete(_path, query):
+            if "$skip" in query and not done:
+                done.append(query)
+                self.simulator.delete_time_entry(victim_id)
+
+        self.simulator.on_request(delete, path_contains="TimeEntries", count=1000)
+        return done
+
+    def active_entries(self):
+        return set(
+            self.env["jibble.time.entry"].search([("is_active", "=", True)]).mapped("entry_id")
+        )
+
+    def test_a_row_shifted_between_pages_is_not_taken_for_deleted(self):
+        rows = sorted(self.simulator.time_entries, key=lambda row: (row["time"], row["id"]))
+        self.assertGreater(len(rows), 100)
+        victim, boundary = rows[10], rows[100]
+        happened = self.delete_between_pages(victim["id"])
+        self.pull()
+        self.assertTrue(happened, "the deletion ran between two pages of the window")
+        self.assertTrue(self.entry(boundary["id"]).is_active, "the row at the page boundary")
+        self.assertEqual(self.active_entries(), {row["id"] for row in self.simulator.time_entries})
+        self.assertEqual(
+            self.env["hr.attendance"].search_count([("jibble_entry_id", "!=", False)]), 65 - 1
+        )
+
+    def test_an_entry_deleted_in_jibble_is_checked_by_id_then_marked_deleted(self):
+        victim = self.simulator.time_entries[0]
+        self.simulator.delete_time_entry(victim["id"])
+        self.simulator.reset_counters()
+        self.pull()
+        self.assertFalse(self.entry(victim["id"]).is_active)
+        self.assertEqual(self.simulator.count_requests(f"id+eq+{victim['id']}"), 1)
+
+    def test_an_entry_moved_into_a_window_already_read_is_kept(self):
+        ada = self.people[0]
+        late = self.simulator.add_time_entry(ada["id"], "In", self.at(20, day=1))
+        self.simulator.add_time_entry(ada["id"], "Out", self.at(21, day=1))
+        self.pull()
+        moved = []
+
+        def move_back(_path, query):
+            """When the window holding the entry is read, move the entry to an earlier one."""
+            match = re.search(r"time ge (\S+) and time lt (\S+)", query.get("$filter", ""))
+            if match and not moved:
+                start, end = (parse_instant(value) for value in match.groups())
+                if start <= self.naive(20, day=1) < end and start > self.naive(19.5):
+                    moved.append(self.simulator.update_time_entry(late["id"], time=self.at(19.5)))
+
+        self.simulator.on_request(move_back, path_contains="TimeEntries", count=1000)
+        self.pull()
+        self.assertTrue(moved, "the entry moved back once its new window had been read")
+        stored = self.entry(late["id"])
+        self.assertTrue(stored.is_active)
+        self.assertEqual(stored.time, self.naive(19.5))

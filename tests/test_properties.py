@@ -3,13 +3,15 @@
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from odoo.tests import BaseCase, TransactionCase, tagged
+from odoo.tests import BaseCase, tagged
 
-from ..controllers.webhook import WebhookRefused, parse_event
+from ..jibble.entries import EntryError, parse_entry, parse_instant
+from ..jibble.events import Event, EventRefused, parse_event
 from ..jibble.signature import SignatureError, verify_signature
 
 SECRET = "property-secret"
@@ -92,43 +94,57 @@ class TestEventParserProperties(BaseCase):
     def test_random_bodies_are_refused_with_400_or_parsed(self, body):
         try:
             event = parse_event(body)
-        except WebhookRefused as refusal:
+        except EventRefused as refusal:
             self.assertEqual(refusal.status, 400)
         else:
-            self.assertIsInstance(event, dict)
+            self.assertIsInstance(event, Event)
 
     @settings(max_examples=EXAMPLES, deadline=None)
     @given(event=event_like)
-    def test_parsed_entry_events_have_what_applying_needs(self, event):
+    def test_parsed_entry_events_have_what_storing_needs(self, event):
         try:
             parsed = parse_event(json.dumps(event).encode())
-        except WebhookRefused as refusal:
+        except EventRefused as refusal:
             self.assertEqual(refusal.status, 400)
             return
-        if parsed["type"].startswith("TimeEntry."):
-            self.assertIsInstance(parsed["data"]["id"], str)
-            if parsed["type"] != "TimeEntry.Deleted":
-                for key in ("personId", "type", "time"):
-                    self.assertIsInstance(parsed["data"][key], str)
+        if parsed.event_type.startswith("TimeEntry."):
+            self.assertIsInstance(parsed.data["id"], str)
+            if parsed.event_type != "TimeEntry.Deleted":
+                parse_entry(parsed.data)
 
 
 @tagged("post_install", "-at_install")
-class TestEntryMappingProperties(TransactionCase):
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+class TestEntryParsingProperties(BaseCase):
+    @settings(max_examples=EXAMPLES, deadline=None)
     @given(raw=event_like.map(lambda event: event.get("data")))
-    def test_mapping_any_entry_gives_values_or_a_value_error(self, raw):
-        if not isinstance(raw, dict):
-            return
-        service = self.env["jibble.sync.service"]
-        entries_before = self.env["jibble.time.entry"].search_count([])
+    def test_any_entry_is_read_or_refused_with_a_reason(self, raw):
         try:
-            values = service._entry_values(raw, {})
-        except (ValueError, TypeError, AttributeError, KeyError, OverflowError):
-            self.assertEqual(self.env["jibble.time.entry"].search_count([]), entries_before)
+            parsed = parse_entry(raw)
+        except EntryError as error:
+            self.assertTrue(str(error))
             return
-        self.assertIn(values["entry_type"], raw["type"])
-        self.assertIsNone(values["time"].tzinfo)
+        self.assertEqual(parsed.entry_id, raw["id"][:255])
+        if parsed.problem is None:
+            self.assertIsNotNone(parsed.time)
+            self.assertIsNone(parsed.time.tzinfo)
+        else:
+            self.assertTrue(parsed.problem)
+
+    @settings(max_examples=EXAMPLES, deadline=None)
+    @given(
+        instant=st.datetimes(),
+        offset=st.integers(-14 * 60, 14 * 60),
+        seconds=st.booleans(),
+    )
+    def test_an_instant_with_any_offset_is_read_as_the_same_utc_moment(
+        self, instant, offset, seconds
+    ):
+        sign_char = "-" if offset < 0 else "+"
+        text = instant.strftime("%Y-%m-%dT%H:%M:%S" if seconds else "%Y-%m-%dT%H:%M")
+        text = f"{text}{sign_char}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
+        try:
+            parsed = parse_instant(text)
+        except ValueError:
+            return  # beyond the year 1..9999 once moved to UTC: refused, never an overflow
+        base = instant if seconds else instant.replace(second=0)
+        self.assertEqual(parsed, base.replace(microsecond=0) - timedelta(minutes=offset))

@@ -3,7 +3,8 @@ from datetime import datetime
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
-from .common import can_access, make_users
+from ..jibble.events import Event
+from .common import can_access, make_users, time_entry
 
 
 @tagged("post_install", "-at_install")
@@ -90,3 +91,51 @@ class TestSecurity(TransactionCase):
     def test_settings_actions_are_for_system_administrators(self):
         with self.assertRaises(AccessError):
             self.env["res.config.settings"].with_user(self.users["officer"]).create({})
+
+    def test_retry_checks_the_group_itself(self):
+        """Retry is a public method: the user's group is checked by the method, not by the
+        view that shows the button."""
+        self.env["hr.employee"].create({"name": "Rita", "jibble_user_id": "p-r"})
+        data = time_entry("in-r", "p-r", "In", "2025-03-03T08:00:00Z")
+        event = self.env["jibble.webhook.event"]._store(
+            Event("evt-r", "TimeEntry.Created", datetime(2025, 3, 3, 8), data), "127.0.0.1", True
+        )
+        log = self.env["jibble.sync.log"]._record(
+            "webhook", "failed", "not applied", jibble_event_id="evt-r"
+        )
+        for role in ("employee", "officer"):
+            for record in (log, event):
+                with self.subTest(role=role, model=record._name):
+                    with self.assertRaises(AccessError):
+                        record.with_user(self.users[role]).action_retry()
+                    self.assertEqual(event.state, "received")
+        log.with_user(self.users["attendance_admin"]).action_retry()
+        self.assertEqual(event.state, "done")
+
+    def test_settings_buttons_check_the_group_themselves(self):
+        """Over RPC they can be called on an empty recordset, which needs no access right."""
+        params = self.env["ir.config_parameter"]
+        params.set_param("jibble_connector.client_secret", "kept")
+        params.set_param("jibble_connector.webhook_secret", "kept too")
+        Settings = self.env["res.config.settings"]
+        for role in ("employee", "officer", "attendance_admin"):
+            for method in (
+                "action_clear_jibble_client_secret",
+                "action_clear_jibble_webhook_secret",
+                "action_rotate_jibble_secrets",
+                "set_values",
+            ):
+                with self.subTest(role=role, method=method), self.assertRaises(AccessError):
+                    getattr(Settings.with_user(self.users[role]), method)()
+        for method in (
+            "action_jibble_test_connection",
+            "action_jibble_sync_now",
+            "action_jibble_match_employees",
+        ):
+            with self.subTest(role="officer", method=method), self.assertRaises(AccessError):
+                getattr(Settings.with_user(self.users["officer"]), method)()
+        self.assertEqual(params.get_param("jibble_connector.client_secret"), "kept")
+        self.assertEqual(params.get_param("jibble_connector.webhook_secret"), "kept too")
+        Settings.with_user(self.users["attendance_admin"]).action_jibble_sync_now()
+        Settings.with_user(self.users["system_admin"]).action_clear_jibble_webhook_secret()
+        self.assertFalse(params.get_param("jibble_connector.webhook_secret"))

@@ -1,9 +1,8 @@
 import hashlib
 import hmac
 import json
-import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +21,14 @@ def sign(body, timestamp=None, secret=SECRET):
     return SIGNATURE_PREFIX + hmac.new(secret.encode(), content, hashlib.sha256).hexdigest()
 
 
+def iso(value):
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def utc_now():
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
 @tagged("post_install", "-at_install")
 class TestWebhook(HttpCase):
     @classmethod
@@ -29,14 +36,21 @@ class TestWebhook(HttpCase):
         super().setUpClass()
         cls.env["ir.config_parameter"].set_param("jibble_connector.webhook_secret", SECRET)
         cls.employee = cls.env["hr.employee"].create({"name": "Wanda", "jibble_user_id": "p-1"})
+        cls.day = (utc_now() - timedelta(days=3)).replace(hour=0, minute=0, second=0, microsecond=0)
         cls.counter = 0
 
-    def event(self, event_type, entry, event_id=None):
+    def at(self, hours, day=0):
+        return self.day + timedelta(days=day, hours=hours)
+
+    def entry(self, entry_id, entry_type, hours, person="p-1", day=0, **extra):
+        return time_entry(entry_id, person, entry_type, iso(self.at(hours, day)), **extra)
+
+    def event(self, event_type, entry, event_id=None, occurred_at=None):
         TestWebhook.counter += 1
         return {
             "id": event_id or f"evt-{TestWebhook.counter}",
             "type": event_type,
-            "occurredAt": "2025-03-03T08:00:00Z",
+            "occurredAt": iso(occurred_at or utc_now()),
             "data": entry,
         }
 
@@ -61,26 +75,28 @@ class TestWebhook(HttpCase):
             self.env["jibble.time.entry"].search_count([]),
         )
 
+    def stored_event(self, payload):
+        return self.env["jibble.webhook.event"].search([("event_id", "=", payload["id"])])
+
     def test_created_updated_and_deleted_events_change_attendances(self):
-        clock_in = time_entry("in-1", "p-1", "In", "2025-03-03T08:00:00.000Z")
+        clock_in = self.entry("in-1", "In", 8)
         response = self.post(self.event("TimeEntry.Created", clock_in))
         self.assertEqual(response.status_code, 200, response.text)
         self.assertEqual(response.json()["status"], "done")
-        self.assertEqual(self.attendances().check_in, datetime(2025, 3, 3, 8))
+        self.assertEqual(self.attendances().check_in, self.at(8))
         self.assertFalse(self.attendances().check_out)
 
-        clock_out = time_entry("out-1", "p-1", "Out", "2025-03-03T16:30:00.000Z")
+        clock_out = self.entry("out-1", "Out", 16.5)
         self.assertEqual(self.post(self.event("TimeEntry.Created", clock_out)).status_code, 200)
-        self.assertEqual(self.attendances().check_out, datetime(2025, 3, 3, 16, 30))
+        self.assertEqual(self.attendances().check_out, self.at(16.5))
         self.assertEqual(self.attendances().jibble_out_entry_id, "out-1")
 
-        moved = dict(clock_in, time="2025-03-03T07:45:00.000Z")
+        moved = dict(clock_in, time=iso(self.at(7.75)))
         self.assertEqual(self.post(self.event("TimeEntry.Updated", moved)).status_code, 200)
-        self.assertEqual(self.attendances().check_in, datetime(2025, 3, 3, 7, 45))
+        self.assertEqual(self.attendances().check_in, self.at(7.75))
 
-        self.assertEqual(
-            self.post(self.event("TimeEntry.Deleted", {"id": "out-1"})).status_code, 200
-        )
+        deleted_out = self.event("TimeEntry.Deleted", {"id": "out-1"})
+        self.assertEqual(self.post(deleted_out).status_code, 200)
         self.assertFalse(self.attendances().check_out)
         self.assertEqual(
             self.post(self.event("TimeEntry.Deleted", {"id": "in-1"})).status_code, 200
@@ -95,12 +111,19 @@ class TestWebhook(HttpCase):
         self.assertIn(reason_part, response.json()["reason"])
 
     def test_refusals_answer_their_status_and_write_nothing(self):
-        entry = time_entry("in-2", "p-1", "In", "2025-03-04T08:00:00Z")
+        entry = self.entry("in-2", "In", 8, day=1)
         before = self.snapshot()
         stale = str(int(time.time()) - 3600)
+        too_old = self.event("TimeEntry.Created", entry, occurred_at=utc_now() - timedelta(days=91))
+        future = self.event("TimeEntry.Created", entry, occurred_at=utc_now() + timedelta(hours=1))
+        no_date = dict(self.event("TimeEntry.Created", entry), occurredAt="soon")
+        no_person = self.event(
+            "TimeEntry.Created", {k: v for k, v in entry.items() if k != "personId"}
+        )
         cases = [
-            (dict(signature=False), 401, "missing"),
+            (dict(signature=False), 401, "missing X-Jibble-Signature"),
             (dict(signature="sha256=" + "0" * 64), 401, "does not match"),
+            (dict(timestamp=None), 401, "missing X-Jibble-Timestamp"),
             (dict(timestamp=stale), 401, "outside the accepted window"),
             (dict(timestamp="soon"), 401, "not a Unix time"),
             (dict(raw=b"{not json"), 400, "not JSON"),
@@ -111,15 +134,9 @@ class TestWebhook(HttpCase):
                 400,
                 "'data'",
             ),
-            (
-                dict(
-                    raw=json.dumps(
-                        self.event("TimeEntry.Created", dict(entry, time="yesterday"))
-                    ).encode()
-                ),
-                400,
-                "ISO 8601",
-            ),
+            (dict(raw=json.dumps(no_person).encode()), 400, "personId"),
+            (dict(raw=json.dumps(too_old).encode()), 400, "older than the 90 days"),
+            (dict(raw=json.dumps(future).encode()), 400, "in the future"),
             (dict(raw=b"x" * (1024 * 1024 + 1)), 413, "1 MiB"),
         ]
         for kwargs, status, reason in cases:
@@ -127,10 +144,41 @@ class TestWebhook(HttpCase):
                 self.assertRefused(
                     self.post(self.event("TimeEntry.Created", entry), **kwargs), status, reason
                 )
+        with self.subTest("no occurredAt and no signed timestamp"):
+            self.env["ir.config_parameter"].set_param(
+                "jibble_connector.accept_unsigned_timestamps", True
+            )
+            self.assertRefused(self.post(no_date, timestamp=None), 400, "occurredAt")
         self.assertEqual(self.snapshot(), before)
 
+    def test_an_entry_with_an_unreadable_value_is_kept_and_held_with_the_reason(self):
+        unreadable = self.entry("in-bad", "In", 9, belongsToDate="2025-13-45")
+        response = self.post(self.event("TimeEntry.Created", unreadable, event_id="evt-bad"))
+        self.assertEqual((response.status_code, response.json()["status"]), (202, "waiting"))
+        self.assertIn("belongsToDate", response.json()["reason"])
+        stored = self.env["jibble.time.entry"].search([("entry_id", "=", "in-bad")])
+        self.assertEqual(stored.state, "invalid")
+        self.assertFalse(self.attendances())
+        log = self.env["jibble.sync.log"].search([("jibble_event_id", "=", "evt-bad")])
+        self.assertEqual(log.status, "partial")
+        self.assertEqual(self.stored_event({"id": "evt-bad"}).state, "waiting")
+
+        bad_time = self.entry("in-bad-time", "In", 9, day=1)
+        bad_time["time"] = "yesterday"
+        response = self.post(self.event("TimeEntry.Created", bad_time))
+        self.assertEqual((response.status_code, response.json()["status"]), (202, "waiting"))
+        self.assertIn("'yesterday'", response.json()["reason"])
+
+    def test_an_event_without_occurred_at_is_dated_by_its_signed_timestamp(self):
+        payload = self.event("TimeEntry.Created", self.entry("in-ts", "In", 8, day=2))
+        del payload["occurredAt"]
+        response = self.post(payload)
+        self.assertEqual(response.status_code, 200, response.text)
+        event = self.stored_event(payload)
+        self.assertLessEqual(abs((event.occurred_at - utc_now()).total_seconds()), 60)
+
     def test_refusal_logging_is_throttled_per_reason_and_address(self):
-        entry = time_entry("in-3", "p-1", "In", "2025-03-05T08:00:00Z")
+        entry = self.entry("in-3", "In", 8, day=2)
         for _attempt in range(5):
             self.post(self.event("TimeEntry.Created", entry), signature="sha256=bad")
         refusals = self.env["jibble.sync.log"].search([("message", "like", "Webhook refused")])
@@ -141,9 +189,7 @@ class TestWebhook(HttpCase):
     def test_no_secret_configured_fails_closed(self):
         self.env["ir.config_parameter"].set_param("jibble_connector.webhook_secret", False)
         before = self.snapshot()
-        response = self.post(
-            self.event("TimeEntry.Created", time_entry("in-4", "p-1", "In", "2025-03-06T08:00:00Z"))
-        )
+        response = self.post(self.event("TimeEntry.Created", self.entry("in-4", "In", 8)))
         self.assertRefused(response, 503, "not configured")
         self.assertEqual(self.snapshot(), before)
 
@@ -156,42 +202,54 @@ class TestWebhook(HttpCase):
         log = self.env["jibble.sync.log"].search([("jibble_event_id", "=", "evt-x")])
         self.assertEqual(log.status, "skipped")
 
-    def test_bare_hex_signature_without_timestamp_is_accepted(self):
-        payload = self.event(
-            "TimeEntry.Created", time_entry("in-5", "p-1", "In", "2025-03-07T08:00:00Z")
-        )
+    def test_bare_hex_signature_without_timestamp_is_accepted_when_settings_allow(self):
+        payload = self.event("TimeEntry.Created", self.entry("in-5", "In", 8, day=1))
         body = json.dumps(payload).encode()
-        response = self.post(payload, timestamp=None, signature=sign(body)[len(SIGNATURE_PREFIX) :])
+        bare = sign(body)[len(SIGNATURE_PREFIX) :]
+        self.assertRefused(
+            self.post(payload, timestamp=None, signature=bare), 401, "X-Jibble-Timestamp"
+        )
+        self.env["ir.config_parameter"].set_param(
+            "jibble_connector.accept_unsigned_timestamps", True
+        )
+        response = self.post(payload, timestamp=None, signature=bare)
         self.assertEqual(response.status_code, 200, response.text)
         self.assertEqual(len(self.attendances()), 1)
 
     def test_replayed_event_has_no_second_effect(self):
-        payload = self.event(
-            "TimeEntry.Created", time_entry("in-6", "p-1", "In", "2025-03-10T08:00:00Z")
-        )
+        payload = self.event("TimeEntry.Created", self.entry("in-6", "In", 8, day=1))
         self.assertEqual(self.post(payload).status_code, 200)
-        moved = dict(payload, data=dict(payload["data"], time="2025-03-10T09:00:00Z"))
+        moved = dict(payload, data=dict(payload["data"], time=iso(self.at(9, day=1))))
         response = self.post(moved)
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.json()["status"], "duplicate")
-        self.assertEqual(self.attendances().check_in, datetime(2025, 3, 10, 8))
+        self.assertEqual(self.attendances().check_in, self.at(8, day=1))
         self.assertEqual(self.env["jibble.webhook.event"].search_count([]), 1)
+
+    def test_an_older_update_delivered_late_does_not_win(self):
+        clock_in = self.entry("in-late", "In", 8, day=2)
+        happened = utc_now() - timedelta(minutes=10)
+        self.post(self.event("TimeEntry.Created", clock_in, occurred_at=happened))
+        newer = dict(clock_in, time=iso(self.at(9, day=2)))
+        older = dict(clock_in, time=iso(self.at(8.5, day=2)))
+        self.post(
+            self.event("TimeEntry.Updated", newer, occurred_at=happened + timedelta(minutes=2))
+        )
+        response = self.post(
+            self.event("TimeEntry.Updated", older, occurred_at=happened + timedelta(minutes=1))
+        )
+        self.assertEqual(response.json()["status"], "done")
+        self.assertEqual(self.attendances().check_in, self.at(9, day=2))
 
     def test_event_that_conflicts_is_kept_and_applied_by_the_retry_cron(self):
         manual = self.env["hr.attendance"].create(
-            {
-                "employee_id": self.employee.id,
-                "check_in": datetime(2025, 3, 11, 7),
-                "check_out": datetime(2025, 3, 11, 12),
-            }
+            {"employee_id": self.employee.id, "check_in": self.at(7), "check_out": self.at(12)}
         )
-        payload = self.event(
-            "TimeEntry.Created", time_entry("in-7", "p-1", "In", "2025-03-11T08:00:00Z")
-        )
+        payload = self.event("TimeEntry.Created", self.entry("in-7", "In", 8))
         response = self.post(payload)
         self.assertEqual(response.status_code, 202)
         self.assertEqual(response.json()["status"], "waiting")
-        event = self.env["jibble.webhook.event"].search([("event_id", "=", payload["id"])])
+        event = self.stored_event(payload)
         self.assertEqual((event.state, event.attempts), ("waiting", 1))
         self.assertTrue(event.last_error)
         self.assertEqual(self.attendances(), manual)
@@ -201,15 +259,13 @@ class TestWebhook(HttpCase):
         self.assertIn("collides", conflict_log.message)
 
         manual.unlink()
-        event.next_attempt_at = datetime.now() - timedelta(seconds=1)
+        event.next_attempt_at = utc_now() - timedelta(seconds=1)
         self.env["jibble.webhook.event"]._cron_retry_events()
         self.assertEqual((event.state, event.attempts), ("done", 2))
         self.assertEqual(self.attendances().jibble_entry_id, "in-7")
 
     def test_event_for_an_unlinked_person_is_applied_once_linked(self):
-        payload = self.event(
-            "TimeEntry.Created", time_entry("in-8", "p-new", "In", "2025-03-12T08:00:00Z")
-        )
+        payload = self.event("TimeEntry.Created", self.entry("in-8", "In", 8, person="p-new"))
         response = self.post(payload)
         self.assertEqual((response.status_code, response.json()["status"]), (202, "waiting"))
         newcomer = self.env["hr.employee"].create({"name": "Newcomer"})
@@ -217,36 +273,19 @@ class TestWebhook(HttpCase):
         newcomer.jibble_user_id = "p-new"
         attendance = self.env["hr.attendance"].search([("employee_id", "=", newcomer.id)])
         self.assertEqual(attendance.jibble_entry_id, "in-8")
-        event = self.env["jibble.webhook.event"].search([("event_id", "=", payload["id"])])
-        event.next_attempt_at = datetime.now() - timedelta(seconds=1)
+        event = self.stored_event(payload)
+        event.next_attempt_at = utc_now() - timedelta(seconds=1)
         self.env["jibble.webhook.event"]._cron_retry_events()
         self.assertEqual(event.state, "done")
-
-    def test_concurrent_delivery_of_one_event_gives_one_attendance(self):
-        payload = self.event(
-            "TimeEntry.Created", time_entry("in-9", "p-1", "In", "2025-03-13T08:00:00Z")
-        )
-        statuses = []
-
-        def deliver():
-            statuses.append(self.post(payload).json()["status"])
-
-        threads = [threading.Thread(target=deliver) for _thread in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        self.assertEqual(sorted(statuses), ["done", "duplicate"])
-        self.assertEqual(len(self.attendances()), 1)
 
     def test_queued_events_are_answered_at_once_and_applied_by_the_inbox_cron(self):
         self.env["ir.config_parameter"].set_param("jibble_connector.webhook_apply_mode", "queue")
         inbox_cron = self.env.ref("jibble_connector.ir_cron_jibble_webhook_retry")
         triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", inbox_cron.id)])
-        clock_in = time_entry("in-q", "p-1", "In", "2025-03-14T08:00:00Z")
-        response = self.post(self.event("TimeEntry.Created", clock_in, event_id="evt-q"))
+        payload = self.event("TimeEntry.Created", self.entry("in-q", "In", 8, day=2), "evt-q")
+        response = self.post(payload)
         self.assertEqual((response.status_code, response.json()["status"]), (202, "queued"))
-        event = self.env["jibble.webhook.event"].search([("event_id", "=", "evt-q")])
+        event = self.stored_event(payload)
         self.assertEqual(event.state, "received")
         self.assertFalse(self.attendances())
         self.assertEqual(
@@ -255,7 +294,17 @@ class TestWebhook(HttpCase):
         )
         self.env["jibble.webhook.event"]._cron_retry_events()
         self.assertEqual(event.state, "done")
-        self.assertEqual(self.attendances().check_in, datetime(2025, 3, 14, 8))
+        self.assertEqual(self.attendances().check_in, self.at(8, day=2))
+
+    def test_an_event_applied_on_receipt_is_not_applied_again_by_the_inbox_cron(self):
+        payload = self.event("TimeEntry.Created", self.entry("in-r", "In", 8, day=2))
+        self.env["hr.attendance"].create(
+            {"employee_id": self.employee.id, "check_in": self.at(7, 2), "check_out": self.at(9, 2)}
+        )
+        self.assertEqual(self.post(payload).json()["status"], "waiting")
+        event = self.stored_event(payload)
+        self.env["jibble.webhook.event"]._cron_retry_events()
+        self.assertEqual(event.attempts, 1, "the retry waits for its backoff")
 
     def test_health_route_answers(self):
         response = self.url_open("/jibble/webhook/health")

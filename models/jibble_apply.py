@@ -1,0 +1,235 @@
+from collections import defaultdict
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+
+from ..jibble.planning import CONFLICT, IGNORED, EntryState, plan_person
+
+LAST_SYNC_RESOLUTION = timedelta(minutes=1)
+
+
+class JibbleApply(models.AbstractModel):
+    """Turn stored Jibble entries into attendances, person by person.
+
+    For each affected person: load their entries from the clock-in before the change, plan
+    (plain Python, jibble/planning.py), carry the plan out on hr.attendance, and record what
+    happened to each entry. Callers hold the people's locks (models/transaction.py).
+    """
+
+    _name = "jibble.apply"
+    _description = "Apply Jibble Entries"
+
+    @api.model
+    def _apply_people(self, since_by_person, trigger):
+        """Re-plan every person from their clock-in before `since`; returns log counts."""
+        counts = defaultdict(int)
+        if not since_by_person:
+            return counts
+        Entry = self.env["jibble.time.entry"].sudo()
+        employees = self.env["hr.employee"]._jibble_employees(since_by_person)
+        waiting = {}
+        for person_id in since_by_person:
+            employee = employees.get(person_id)
+            if not employee:
+                waiting[person_id] = (
+                    "unmatched",
+                    _("No employee is linked to this Jibble person."),
+                )
+            elif not employee.jibble_sync_enabled:
+                waiting[person_id] = ("disabled", _("Jibble sync is off for %s.", employee.name))
+        if waiting:
+            held = Entry.search(
+                [
+                    ("person_id", "in", list(waiting)),
+                    ("state", "in", ("pending", "unmatched", "disabled")),
+                ]
+            )
+            counts["skipped"] += len(held.filtered(lambda entry: entry.state == "pending"))
+            self._write_states({entry: waiting[entry.person_id] for entry in held})
+        active = {pid: since for pid, since in since_by_person.items() if pid not in waiting}
+        if not active:
+            return counts
+        paid_breaks = bool(self.env["jibble.config"]._param("paid_breaks"))
+        entries_by_person = Entry._load_for_planning(active, paid_breaks)
+        existing, attendances = self.env["hr.attendance"]._jibble_existing(
+            entry.entry_id for entries in entries_by_person.values() for entry in entries
+        )
+        work = {}
+        for person_id, entries in entries_by_person.items():
+            plan = plan_person(
+                [entry._planning_view() for entry in entries],
+                [existing[e.entry_id] for e in entries if e.entry_id in existing],
+                paid_breaks,
+            )
+            work[person_id] = (
+                plan,
+                self._changes(plan, entries, attendances, employees[person_id]),
+            )
+        attendance_of = self._execute(work, entries_by_person, employees, trigger, counts)
+        for person_id, (plan, _changes) in work.items():
+            self._record_outcome(
+                plan, entries_by_person[person_id], employees[person_id], attendance_of, trigger
+            )
+        now = fields.Datetime.now()
+        self.env["hr.employee"].sudo().union(*(employees[pid] for pid in work)).filtered(
+            lambda e: not e.last_jibble_sync or e.last_jibble_sync < now - LAST_SYNC_RESOLUTION
+        ).write({"last_jibble_sync": now})
+        return counts
+
+    @api.model
+    def _changes(self, plan, entries, attendances, employee):
+        """The plan as attendance changes, only the values that differ."""
+        Attendance = self.env["hr.attendance"]
+        entries_by_id = {entry.entry_id: entry for entry in entries}
+        changes = [("unlink", attendances[attendance_id]) for attendance_id in plan.unlink]
+        for attendance_id, interval in plan.update:
+            attendance = attendances[attendance_id]
+            values = attendance._jibble_changes(
+                Attendance._jibble_interval_values(interval, entries_by_id, employee)
+            )
+            if values:
+                changes.append(("update", attendance, values))
+        changes += [
+            ("create", Attendance._jibble_interval_values(interval, entries_by_id, employee))
+            for interval in plan.create
+        ]
+        return changes
+
+    @api.model
+    def _execute(self, work, entries_by_person, employees, trigger, counts):
+        """Everyone's changes at once; when Odoo refuses them, person by person, then change
+        by change, so that only the changes that really collide are held back.
+
+        Returns {interval start entry id: attendance} for the changes that were made.
+        """
+        Attendance = self.env["hr.attendance"]
+        everything = [change for _plan, changes in work.values() for change in changes]
+        done_parts, refused = [], []
+        if everything:
+            done, _reason = Attendance._jibble_try(everything)
+            done_parts, refused = ([done], []) if done else self._execute_one_by_one(work)
+        for part in done_parts:
+            for name in ("created", "updated", "deleted"):
+                counts[name] += getattr(part, name)
+        for person_id, change, reason in refused:
+            self._record_refusal(person_id, change, reason, work, employees, trigger, counts)
+        in_ids = [entry.entry_id for entries in entries_by_person.values() for entry in entries]
+        return {
+            attendance.jibble_entry_id: attendance
+            for attendance in Attendance.sudo().search([("jibble_entry_id", "in", in_ids)])
+        }
+
+    @api.model
+    def _execute_one_by_one(self, work):
+        """Person by person, and change by change for a person whose changes Odoo refuses."""
+        Attendance = self.env["hr.attendance"]
+        executions, refused = [], []
+        for person_id, (_plan, changes) in work.items():
+            done, _reason = Attendance._jibble_try(changes)
+            if done:
+                executions.append(done)
+                continue
+            for change in changes:
+                single, reason = Attendance._jibble_try([change])
+                if single:
+                    executions.append(single)
+                else:
+                    refused.append((person_id, change, reason))
+        return executions, refused
+
+    @api.model
+    def _record_refusal(self, person_id, change, reason, work, employees, trigger, counts):
+        """Mark what Odoo refused, and log it once: a conflict already reported stays quiet
+        until it changes or is resolved."""
+        plan, _changes = work[person_id]
+        operation, target = change[0], change[1]
+        if operation == "create":
+            entry_id, attendance = target["jibble_entry_id"], self.env["hr.attendance"]
+        else:
+            entry_id, attendance = target.jibble_entry_id, target
+            target.write(
+                {
+                    "sync_status": "conflict" if operation == "update" else "error",
+                    "jibble_sync_message": reason,
+                }
+            )
+        plan.states[entry_id] = EntryState(CONFLICT, reason)
+        entry = self.env["jibble.time.entry"].sudo().search([("entry_id", "=", entry_id)])
+        if entry and (entry.state, entry.state_message) == ("conflict", reason):
+            return
+        counts["failed"] += 1
+        self.env["jibble.sync.log"]._record(
+            "apply",
+            "failed",
+            _(
+                "Jibble entry %(entry)s collides with an existing attendance: %(reason)s",
+                entry=entry_id,
+                reason=reason,
+            ),
+            jibble_entry_id=entry_id,
+            attendance_id=attendance.id or False,
+            employee_id=employees[person_id].id,
+            trigger=trigger,
+            detail=reason,
+        )
+
+    @api.model
+    def _record_outcome(self, plan, entries, employee, attendance_of, trigger):
+        """Each entry's state after planning, its employee and attendance; an entry of a
+        type the connector does not know is logged the first time it is seen."""
+        states = {}
+        for entry in entries:
+            if entry.state == "invalid":
+                continue
+            outcome = plan.states.get(entry.entry_id)
+            if outcome is None:
+                continue
+            attendance = (
+                attendance_of.get(outcome.interval.start.entry_id) if outcome.interval else None
+            )
+            value = (
+                outcome.state,
+                outcome.message or False,
+                employee.id,
+                attendance.id if attendance else False,
+            )
+            if (
+                entry.state,
+                entry.state_message or False,
+                entry.employee_id.id,
+                entry.attendance_id.id,
+            ) != value:
+                states[entry] = value
+                if outcome.state == IGNORED and entry.is_active:
+                    self.env["jibble.sync.log"]._record(
+                        "apply",
+                        "skipped",
+                        outcome.message,
+                        jibble_entry_id=entry.entry_id,
+                        employee_id=employee.id,
+                        trigger=trigger,
+                    )
+        grouped = defaultdict(list)
+        for entry, value in states.items():
+            grouped[value].append(entry.id)
+        Entry = self.env["jibble.time.entry"].sudo()
+        for (state, message, employee_id, attendance_id), ids in grouped.items():
+            Entry.browse(ids).write(
+                {
+                    "state": state,
+                    "state_message": message,
+                    "employee_id": employee_id,
+                    "attendance_id": attendance_id,
+                }
+            )
+
+    @api.model
+    def _write_states(self, states):
+        """States of held entries, one write per distinct state."""
+        grouped = defaultdict(list)
+        for entry, (state, message) in states.items():
+            if (entry.state, entry.state_message or False) != (state, message):
+                grouped[(state, message)].append(entry.id)
+        Entry = self.env["jibble.time.entry"].sudo()
+        for (state, message), ids in grouped.items():
+            Entry.browse(ids).write({"state": state, "state_message": message})

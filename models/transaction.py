@@ -1,0 +1,90 @@
+"""The connector's transaction policy, written once.
+
+A unit of work is one pull batch, one webhook event, one retry of held entries or one linking
+of people. Each unit:
+
+1. reads what it needs from Jibble first, while it holds no person lock, so that a slow Jibble
+   never holds up a webhook or another person's pull;
+2. commits what came before it (the stored webhook event, the pull's position) and runs the
+   rest of its transaction in READ COMMITTED;
+3. takes the advisory lock of every Jibble person it may change, all in one statement, in
+   sorted order, in the connector's own key space. A unit asks for its people once, so two
+   units never wait on each other in a cycle; the locks end with the unit's commit;
+4. drops the ORM cache: from then on it reads what the previous holder of those locks
+   committed, not a snapshot from before it waited.
+
+The commit that ends a unit is the caller's: Odoo's cron runner after a pull batch, the HTTP
+request after a webhook, `commit_unit` between two units of one cron run. Inside a test the
+single test transaction is kept: steps 2 and the commits are skipped, the locks and the cache
+drop still happen.
+"""
+
+import zlib
+
+from odoo.modules import module as odoo_module
+
+# First key of every advisory lock the connector takes ("JIBP", "JIBR" in ASCII).
+PERSON_LOCKS = 0x4A494250
+RUN_LOCKS = 0x4A494252
+PULL_RUN = 1
+
+
+def in_test():
+    return bool(odoo_module.current_test)
+
+
+def person_key(person_id):
+    """A stable 32-bit key for a Jibble person id (PostgreSQL's int4)."""
+    key = zlib.crc32(person_id.encode())
+    return key - 2**32 if key >= 2**31 else key
+
+
+def start_unit(env, person_ids, commit=True, run_lock=False):
+    """Steps 2 to 4 above: commit, READ COMMITTED, lock the people, drop the cache.
+
+    `commit=False` is for buttons: the user's request commits, and Odoo retries it when
+    PostgreSQL reports a serialization failure. With `run_lock` the pull's lock is taken
+    again after the commit (it ended with it); returns False, locking nobody, when another
+    pull took it meanwhile.
+    """
+    cr = env.cr
+    if commit and not in_test():
+        # The commit is the point of this function: see the module docstring.
+        cr.commit()  # pylint: disable=invalid-commit
+        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    if run_lock and not try_run_lock(env):
+        return False
+    lock_people(env, person_ids)
+    return True
+
+
+def lock_people(env, person_ids):
+    """Step 3 and 4: the people's locks in one sorted statement, then a fresh cache.
+
+    Only `start_unit` calls it, except for a webhook deletion that names no person: it
+    holds no lock when it finds the entry's person, so taking that one later cannot close a
+    cycle."""
+    keys = sorted({person_key(person_id) for person_id in person_ids if person_id})
+    if keys:
+        env.cr.execute(
+            """
+            SELECT pg_advisory_xact_lock(%s, ordered.key)
+              FROM (SELECT key FROM unnest(%s::int[]) WITH ORDINALITY AS k(key, n)
+                     ORDER BY n) AS ordered
+            """,
+            [PERSON_LOCKS, keys],
+        )
+    env.invalidate_all()
+
+
+def commit_unit(env):
+    """End a unit inside a cron run that goes on with another one."""
+    if not in_test():
+        env.cr.commit()  # pylint: disable=invalid-commit
+
+
+def try_run_lock(env):
+    """Two pulls never overlap: the lock ends with the transaction, so a pull takes it again
+    after each commit of its own (see `start_unit`)."""
+    env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [RUN_LOCKS, PULL_RUN])
+    return env.cr.fetchone()[0]
