@@ -1,7 +1,7 @@
 {
     "name": "Jibble Connector",
     "summary": "Keep Odoo attendances in step with Jibble time tracking",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Human Resources/Attendances",
     "website": "https://github.com/jibble-connector/jibble_connector",
     "author": "Jibble Connector team",
@@ -9,12 +9,11 @@
     "application": False,
     "installable": True,
     "depends": ["hr_attendance"],
-    "external_dependencies": {"python": ["requests"]},
+    "external_dependencies": {"python": ["requests", "cryptography"]},
     "data": [
         "security/jibble_connector_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
-        "data/ir_sequence_data.xml",
         "views/jibble_sync_log_views.xml",
         "views/jibble_time_entry_views.xml",
         "views/jibble_webhook_event_views.xml",

@@ -36,42 +36,54 @@ def measure(cr, work):
 
 
 def configure(env, simulator, start):
-    params = env["ir.config_parameter"].sudo()
+    config = env["jibble.config"]
     for key, value in {
         "sync_enabled": "True",
         "client_id": simulator.client_id,
-        "client_secret": simulator.client_secret,
         "token_url": simulator.token_url,
         "workspace_url": simulator.workspace_url,
         "time_tracking_url": simulator.time_tracking_url,
+        "time_attendance_url": simulator.time_attendance_url,
         "sync_start_date": f"{start} 00:00:00",
         "sync_cursor": False,
         "sync_run_position": False,
         "sync_run_end": False,
+        "quick_cursor": False,
     }.items():
-        params.set_param(f"jibble_connector.{key}", value)
+        config._set_param(key, value)
+    config._store_secret("client_secret", simulator.client_secret)
 
 
 def floor_values(env, dataset, employee_by_person):
-    """The attendances the sync should create, paired here without the connector."""
-    from odoo.addons.jibble_connector.jibble.client import parse_jibble_datetime  # noqa: PLC0415
-    from odoo.addons.jibble_connector.jibble.pairing import Entry, pair_entries  # noqa: PLC0415
+    """The attendances the sync should create, planned here without the connector's store."""
+    from odoo.addons.jibble_connector.jibble.entries import parse_entry  # noqa: PLC0415
+    from odoo.addons.jibble_connector.jibble.planning import (  # noqa: PLC0415
+        PlanEntry,
+        pair_entries,
+    )
 
     by_person = {}
     for raw in dataset["time_entries"]:
-        if raw["status"] == "Active":
-            by_person.setdefault(raw["personId"], []).append(
-                Entry(raw["id"], raw["type"], parse_jibble_datetime(raw["time"]))
+        entry = parse_entry(raw)
+        by_person.setdefault(entry.person_id, []).append(
+            PlanEntry(
+                entry.entry_id,
+                entry.entry_type,
+                entry.time,
+                entry.active,
+                entry.break_id,
+                entry.client_type,
             )
+        )
     return [
         {
             "employee_id": employee_by_person[person_id],
             "check_in": interval.start.time,
-            "check_out": interval.check_out or False,
+            "check_out": interval.end.time if interval.end else False,
             "jibble_entry_id": interval.start.entry_id,
         }
         for person_id, entries in by_person.items()
-        for interval in pair_entries(entries).intervals
+        for interval in pair_entries(entries)[0]
     ]
 
 

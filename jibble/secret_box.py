@@ -51,7 +51,8 @@ class SecretBox:
         if not self._fernet:
             raise SecretKeyError(
                 "a Jibble secret is stored encrypted but jibble_encryption_key is not set in "
-                "the Odoo server configuration"
+                "the Odoo server configuration: set the key it was sealed with, or set a new "
+                f"key and enter the secret again ({KEY_HELP})"
             )
         try:
             return self._fernet.decrypt(stored[len(PREFIX) :].encode()).decode()

@@ -104,7 +104,7 @@ class HrAttendance(models.Model):
     @api.model
     def _jibble_existing(self, entry_ids):
         """Attendances opened by these entries, as planning sees them, and by id."""
-        attendances = self.sudo().search([("jibble_entry_id", "in", list(entry_ids))])
+        attendances = self.search([("jibble_entry_id", "in", list(entry_ids))])
         return (
             {a.jibble_entry_id: PlannedAttendance(a.id, a.jibble_entry_id) for a in attendances},
             {a.id: a for a in attendances},
@@ -135,7 +135,7 @@ class HrAttendance(models.Model):
         this in a savepoint.
         """
         execution = Execution()
-        Attendance = self.sudo()
+        Attendance = self
         removed = Attendance.union(*(change[1] for change in changes if change[0] == "unlink"))
         if removed:
             removed.unlink()

@@ -107,19 +107,19 @@ class HrEmployee(models.Model):
         """Entries received before the employee was linked must not be lost: apply them now."""
         if self.env.context.get("jibble_no_apply"):
             return
-        person_ids = [pid for pid in self.sudo().mapped("jibble_user_id") if pid]
+        # Entry point: an HR user saved employees; applying writes what they may not.
+        elevated = self.sudo()
+        person_ids = [pid for pid in elevated.mapped("jibble_user_id") if pid]
         if person_ids:
-            self.env["jibble.sync.service"].sudo()._apply_held(person_ids, "employee")
+            elevated.env["jibble.sync.service"]._apply_held(person_ids, "employee")
 
     # Linking Jibble people
 
     @api.model
     def _jibble_employees(self, person_ids):
         """The employee linked to each Jibble person, archived ones included."""
-        employees = (
-            self.sudo()
-            .with_context(active_test=False)
-            .search_fetch([("jibble_user_id", "in", list(person_ids))], SYNC_FIELDS)
+        employees = self.with_context(active_test=False).search_fetch(
+            [("jibble_user_id", "in", list(person_ids))], SYNC_FIELDS
         )
         return {employee.jibble_user_id: employee for employee in employees}
 
@@ -138,7 +138,7 @@ class HrEmployee(models.Model):
         code_field = CODE_FIELDS.get(by_code)
         if not people or not (by_email or code_field):
             return {}, []
-        Employee = self.sudo()
+        Employee = self
         candidates = Employee.search([("jibble_user_id", "=", False)])
         indexes = []
         if by_email:

@@ -25,7 +25,7 @@ class JibbleApply(models.AbstractModel):
         counts = defaultdict(int)
         if not since_by_person:
             return counts
-        Entry = self.env["jibble.time.entry"].sudo()
+        Entry = self.env["jibble.time.entry"]
         employees = self.env["hr.employee"]._jibble_employees(since_by_person)
         waiting = {}
         for person_id in since_by_person:
@@ -71,7 +71,7 @@ class JibbleApply(models.AbstractModel):
                 plan, entries_by_person[person_id], employees[person_id], attendance_of, trigger
             )
         now = fields.Datetime.now()
-        self.env["hr.employee"].sudo().union(*(employees[pid] for pid in work)).filtered(
+        self.env["hr.employee"].union(*(employees[pid] for pid in work)).filtered(
             lambda e: not e.last_jibble_sync or e.last_jibble_sync < now - LAST_SYNC_RESOLUTION
         ).write({"last_jibble_sync": now})
         return counts
@@ -116,7 +116,7 @@ class JibbleApply(models.AbstractModel):
         in_ids = [entry.entry_id for entries in entries_by_person.values() for entry in entries]
         return {
             attendance.jibble_entry_id: attendance
-            for attendance in Attendance.sudo().search([("jibble_entry_id", "in", in_ids)])
+            for attendance in Attendance.search([("jibble_entry_id", "in", in_ids)])
         }
 
     @api.model
@@ -154,7 +154,7 @@ class JibbleApply(models.AbstractModel):
                 }
             )
         plan.states[entry_id] = EntryState(CONFLICT, reason)
-        entry = self.env["jibble.time.entry"].sudo().search([("entry_id", "=", entry_id)])
+        entry = self.env["jibble.time.entry"].search([("entry_id", "=", entry_id)])
         if entry and (entry.state, entry.state_message) == ("conflict", reason):
             return
         counts["failed"] += 1
@@ -212,7 +212,7 @@ class JibbleApply(models.AbstractModel):
         grouped = defaultdict(list)
         for entry, value in states.items():
             grouped[value].append(entry.id)
-        Entry = self.env["jibble.time.entry"].sudo()
+        Entry = self.env["jibble.time.entry"]
         for (state, message, employee_id, attendance_id), ids in grouped.items():
             Entry.browse(ids).write(
                 {
@@ -230,6 +230,6 @@ class JibbleApply(models.AbstractModel):
         for entry, (state, message) in states.items():
             if (entry.state, entry.state_message or False) != (state, message):
                 grouped[(state, message)].append(entry.id)
-        Entry = self.env["jibble.time.entry"].sudo()
+        Entry = self.env["jibble.time.entry"]
         for (state, message), ids in grouped.items():
             Entry.browse(ids).write({"state": state, "state_message": message})

@@ -36,11 +36,11 @@ class JibbleConnectorConfig(models.AbstractModel):
 
     @api.model
     def _param(self, name, default=None):
-        return self.env["ir.config_parameter"].sudo().get_param(PARAM_PREFIX + name, default)
+        return self.env["ir.config_parameter"].get_param(PARAM_PREFIX + name, default)
 
     @api.model
     def _set_param(self, name, value):
-        self.env["ir.config_parameter"].sudo().set_param(PARAM_PREFIX + name, value)
+        self.env["ir.config_parameter"].set_param(PARAM_PREFIX + name, value)
 
     @api.model
     def _int_param(self, name, default):
@@ -48,6 +48,16 @@ class JibbleConnectorConfig(models.AbstractModel):
             return int(self._param(name) or default)
         except ValueError:
             return default
+
+    @api.model
+    def _datetime_param(self, name):
+        """A stored instant, or None; tolerant of seconds fractions and of garbage."""
+        value = self._param(name)
+        try:
+            return fields.Datetime.to_datetime(value[:19]) if value else None
+        except ValueError:
+            _logger.warning("Ignoring jibble_connector.%s: %r is not a date and time", name, value)
+            return None
 
     # Secrets
 

@@ -2,7 +2,6 @@ import time
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
 
 PERSON_STATUSES = [
     ("Joined", "Joined"),
@@ -40,6 +39,7 @@ class JibblePerson(models.Model):
     ]
 
     def _compute_employee_id(self):
+        # The link is an HR field; whether a person is linked, and to whom, is not.
         employees = (
             self.env["hr.employee"]
             .sudo()
@@ -69,9 +69,7 @@ class JibblePerson(models.Model):
 
     def _compute_held_entry_count(self):
         counts = dict(
-            self.env["jibble.time.entry"]
-            .sudo()
-            ._read_group(
+            self.env["jibble.time.entry"]._read_group(
                 [
                     ("person_id", "in", self.mapped("person_id")),
                     ("state", "in", ("unmatched", "disabled", "pending")),
@@ -86,7 +84,7 @@ class JibblePerson(models.Model):
     @api.model
     def _needs_reading(self, person_ids):
         """Whether Jibble's People list must be read to know these people."""
-        known = self.sudo().search(
+        known = self.search(
             [
                 ("person_id", "in", list(person_ids)),
                 ("read_at", ">=", fields.Datetime.now() - DIRECTORY_VALIDITY),
@@ -109,10 +107,10 @@ class JibblePerson(models.Model):
                     else False,
                     "read_at": fields.Datetime.now(),
                 }
-        existing = self.sudo().search([("person_id", "in", list(rows))])
+        existing = self.search([("person_id", "in", list(rows))])
         for record in existing:
             record.write(rows.pop(record.person_id))
-        created = self.sudo().create(
+        created = self.create(
             [{"person_id": person_id, **values} for person_id, values in rows.items()]
         )
         return {record.person_id: record for record in existing | created}
@@ -124,7 +122,7 @@ class JibblePerson(models.Model):
         Config = self.env["jibble.config"]
         stored = self._store_people(people)
         linked, refused = self.env["hr.employee"]._jibble_link_people(
-            self.sudo().union(*stored.values()),
+            self.union(*stored.values()),
             by_email=always_by_email or bool(Config._param("auto_match_email")),
             by_code=Config._param("match_code") or False,
         )
@@ -142,7 +140,7 @@ class JibblePerson(models.Model):
         linked = self._store_and_link(people, "manual", always_by_email=True)
         if linked:
             self.env["jibble.sync.service"]._apply_held(list(linked), "manual")
-        unlinked = self.sudo().search(
+        unlinked = self.search(
             [
                 ("person_id", "in", [p.get("id") for p in people if isinstance(p, dict)]),
                 ("employee_id", "=", False),
@@ -167,17 +165,3 @@ class JibblePerson(models.Model):
             detail=("Unmatched: " + ", ".join(unmatched)) if unmatched else False,
         )
         return linked, unmatched
-
-    def _link_to(self, employee):
-        """Link one person to an employee; their held entries are applied at once."""
-        self.ensure_one()
-        if employee.sudo().jibble_user_id and employee.sudo().jibble_user_id != self.person_id:
-            raise UserError(
-                _(
-                    "%(employee)s is already linked to another Jibble person.",
-                    employee=employee.name,
-                )
-            )
-        employee.sudo().write(
-            {"jibble_user_id": self.person_id, "jibble_email": self.email or False}
-        )

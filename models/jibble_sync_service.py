@@ -26,7 +26,6 @@ NAMES_VALIDITY = timedelta(hours=6)
 NAMES_RETRY = timedelta(minutes=10)
 CONFLICT_RETRY_DELAY = timedelta(seconds=30)
 QUICK_MARGIN = timedelta(minutes=5)
-QUICK_MAX_WINDOW = timedelta(days=1)
 DEFAULT_BATCH_HOURS = 168
 HELD_RETRY_CHUNK = 200
 
@@ -137,20 +136,22 @@ class JibbleSyncService(models.AbstractModel):
         each. The quick pull reads the minutes since its last read, to see clock-ins soon.
         """
         Config = self.env["jibble.config"]
-        to_datetime, now = fields.Datetime.to_datetime, fields.Datetime.now()
+        instant, now = Config._datetime_param, fields.Datetime.now()
         if kind == "quick":
-            since = to_datetime(Config._param("quick_cursor")) or now - QUICK_MAX_WINDOW
-            return Window(kind, max(since, now - QUICK_MAX_WINDOW) - QUICK_MARGIN, now)
-        run_end = to_datetime(Config._param("sync_run_end"))
-        position = to_datetime(Config._param("sync_run_position"))
+            longest = now - timedelta(hours=Config._int_param("quick_max_hours", 24))
+            return Window(
+                kind, max(instant("quick_cursor") or longest, longest) - QUICK_MARGIN, now
+            )
+        run_end = instant("sync_run_end")
+        position = instant("sync_run_position")
         if not run_end or not position:
             run_end = now
-            cursor = to_datetime(Config._param("sync_cursor"))
+            cursor = instant("sync_cursor")
             overlap = timedelta(hours=Config._int_param("sync_overlap_hours", 48))
             position = (
                 cursor - overlap
                 if cursor
-                else to_datetime(Config._param("sync_start_date")) or run_end - timedelta(days=7)
+                else instant("sync_start_date") or run_end - timedelta(days=7)
             )
             Config._set_param("sync_run_end", fields.Datetime.to_string(run_end))
             Config._set_param("sync_run_position", fields.Datetime.to_string(position))
@@ -249,7 +250,7 @@ class JibbleSyncService(models.AbstractModel):
             if entries:
                 _merge(affected, Entry._store_news(entries, news, names))
             else:
-                gone = Entry.sudo().search([("entry_id", "=", entry_id)])
+                gone = Entry.search([("entry_id", "=", entry_id)])
                 _merge(affected, gone._mark_deleted(news))
         if read.people is not None:
             self.env["jibble.person"]._store_and_link(read.people, trigger)
@@ -336,18 +337,14 @@ class JibbleSyncService(models.AbstractModel):
     def _apply_held(self, person_ids, trigger):
         """Apply what is held for these people (an employee was just linked or switched on),
         in the caller's transaction."""
-        groups = (
-            self.env["jibble.time.entry"]
-            .sudo()
-            ._read_group(
-                [
-                    ("person_id", "in", list(person_ids)),
-                    ("state", "!=", "applied"),
-                    ("time", "!=", False),
-                ],
-                ["person_id"],
-                ["time:min"],
-            )
+        groups = self.env["jibble.time.entry"]._read_group(
+            [
+                ("person_id", "in", list(person_ids)),
+                ("state", "!=", "applied"),
+                ("time", "!=", False),
+            ],
+            ["person_id"],
+            ["time:min"],
         )
         if not groups:
             return
@@ -369,14 +366,10 @@ class JibbleSyncService(models.AbstractModel):
     def _retry_held(self, trigger):
         """Apply again what waits or conflicts, a unit per chunk of people: a conflict may be
         gone (the colliding attendance was removed in Odoo)."""
-        groups = (
-            self.env["jibble.time.entry"]
-            .sudo()
-            ._read_group(
-                [("state", "in", ("pending", "conflict")), ("time", "!=", False)],
-                ["person_id"],
-                ["time:min"],
-            )
+        groups = self.env["jibble.time.entry"]._read_group(
+            [("state", "in", ("pending", "conflict")), ("time", "!=", False)],
+            ["person_id"],
+            ["time:min"],
         )
         for start in range(0, len(groups), HELD_RETRY_CHUNK):
             chunk = dict(groups[start : start + HELD_RETRY_CHUNK])

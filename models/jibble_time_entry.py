@@ -81,13 +81,9 @@ class JibbleTimeEntry(models.Model):
     ]
 
     def _compute_person(self):
-        people = (
-            self.env["jibble.person"]
-            .sudo()
-            .search_fetch(
-                [("person_id", "in", list(set(self.mapped("person_id"))))],
-                ["person_id", "name", "email", "code"],
-            )
+        people = self.env["jibble.person"].search_fetch(
+            [("person_id", "in", list(set(self.mapped("person_id"))))],
+            ["person_id", "name", "email", "code"],
         )
         by_id = {person.person_id: person for person in people}
         for entry in self:
@@ -143,7 +139,7 @@ class JibbleTimeEntry(models.Model):
         """
         key = news.key()
         by_id = {parsed.entry_id: parsed for parsed in parsed_entries}
-        existing = self.sudo().search([("entry_id", "in", list(by_id))])
+        existing = self.search([("entry_id", "in", list(by_id))])
         affected = {}
         for record in existing:
             parsed = by_id.pop(record.entry_id)
@@ -165,7 +161,7 @@ class JibbleTimeEntry(models.Model):
             _touch(affected, record.person_id, record.time)
             _touch(affected, parsed.person_id, parsed.time)
             record.write({**changes, "state": "pending", "state_message": False, "news_key": key})
-        created = self.sudo().create(
+        created = self.create(
             [
                 {
                     **self._jibble_entry_values(parsed, names or {}),
@@ -294,7 +290,7 @@ class JibbleTimeEntry(models.Model):
             [CLOCK_IN, paid_breaks, list(since_by_person), list(since_by_person.values())],
         )
         grouped = dict(self.env.cr.fetchall())
-        entries = self.sudo().browse(entry_id for ids in grouped.values() for entry_id in ids)
+        entries = self.browse(entry_id for ids in grouped.values() for entry_id in ids)
         entries.fetch(
             [
                 "entry_id",
@@ -310,7 +306,7 @@ class JibbleTimeEntry(models.Model):
                 "employee_id",
             ]
         )
-        return {person_id: self.sudo().browse(ids) for person_id, ids in grouped.items()}
+        return {person_id: self.browse(ids) for person_id, ids in grouped.items()}
 
     def _planning_view(self):
         return PlanEntry(

@@ -88,7 +88,7 @@ class JibbleWebhookEvent(models.Model):
         }
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                return self.sudo().create(values)
+                return self.create(values)
         except psycopg2.errors.UniqueViolation:
             return self.browse()
 
@@ -171,7 +171,7 @@ class JibbleWebhookEvent(models.Model):
 
     def _handle_time_entry(self, data, news):
         """A created or updated entry: stored unless newer news is, then applied."""
-        Entry = self.env["jibble.time.entry"].sudo()
+        Entry = self.env["jibble.time.entry"]
         parsed = parse_entry(data)
         names = self.env["jibble.sync.service"]._known_names()
         affected = Entry._store_news([parsed], news, names)
@@ -186,7 +186,7 @@ class JibbleWebhookEvent(models.Model):
     def _handle_time_entry_deleted(self, data, news):
         """A deletion may carry the whole entry or only its id; an entry not received yet
         leaves a tombstone, so that an older read cannot bring it back."""
-        Entry = self.env["jibble.time.entry"].sudo()
+        Entry = self.env["jibble.time.entry"]
         stored = Entry.search([("entry_id", "=", data["id"])])
         if not stored:
             person_id = data.get("personId") if isinstance(data.get("personId"), str) else None
@@ -213,7 +213,7 @@ class JibbleWebhookEvent(models.Model):
 
     def _queue(self):
         """Leave the events to the inbox cron, woken now rather than at its next run."""
-        self.env.ref("jibble_connector.ir_cron_jibble_webhook_retry").sudo()._trigger()
+        self.env.ref("jibble_connector.ir_cron_jibble_webhook_retry")._trigger()
 
     @api.model
     def _cron_retry_events(self):
@@ -235,5 +235,6 @@ class JibbleWebhookEvent(models.Model):
     def action_retry(self):
         """Apply the selected events again now, from the inbox or the log."""
         self.env["jibble.sync.log"]._check_manager()
+        # Entry point: a manager's button; applying writes entries and attendances.
         for event in self.sudo().filtered(lambda event: event.state != "done"):
             event._apply(commit=False)

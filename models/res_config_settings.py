@@ -202,6 +202,7 @@ class ResConfigSettings(models.TransientModel):
 
     @api.depends("company_id")
     def _compute_jibble_last_sync(self):
+        # A summary for Settings, whose users may not read the log itself.
         last = (
             self.env["jibble.sync.log"]
             .sudo()
@@ -230,7 +231,7 @@ class ResConfigSettings(models.TransientModel):
 
     @api.depends("company_id")
     def _compute_jibble_webhook_url(self):
-        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        base_url = self.env["ir.config_parameter"].get_param("web.base.url", "")
         for settings in self:
             settings.jibble_webhook_url = f"{base_url.rstrip('/')}/jibble/webhook"
 
@@ -261,8 +262,8 @@ class ResConfigSettings(models.TransientModel):
         ):
             cron = self.env.ref(xmlid, raise_if_not_found=False)
             wanted = {"interval_number": interval, "interval_type": "minutes", "active": active}
-            if cron and any(cron.sudo()[name] != value for name, value in wanted.items()):
-                cron.sudo().write(wanted)
+            if cron and any(cron[name] != value for name, value in wanted.items()):
+                cron.write(wanted)
         return result
 
     def action_clear_jibble_client_secret(self):
@@ -297,7 +298,7 @@ class ResConfigSettings(models.TransientModel):
 
     def action_jibble_test_connection(self):
         self.env["jibble.sync.log"]._check_manager()
-        ok, message = self.env["jibble.config"]._test_connection()
+        ok, message = self.env["jibble.config"].sudo()._test_connection()
         return self._jibble_notification(message, ok=ok, sticky=not ok)
 
     def action_jibble_sync_now(self):
@@ -310,7 +311,7 @@ class ResConfigSettings(models.TransientModel):
 
     def action_jibble_match_employees(self):
         self.env["jibble.sync.log"]._check_manager()
-        linked, unmatched = self.env["jibble.person"]._match_all()
+        linked, unmatched = self.env["jibble.person"].sudo()._match_all()
         message = _("%s employees linked to Jibble.", len(linked))
         if unmatched:
             message += " " + _("Still unmatched: %s.", ", ".join(unmatched[:20]))

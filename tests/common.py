@@ -2,6 +2,8 @@ import uuid
 from datetime import datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
 
+from lxml import etree
+
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user
 from odoo.tests.common import _super_send
@@ -30,6 +32,12 @@ def make_users(env):
             groups="base.group_user,base.group_system,hr_attendance.group_hr_attendance_manager",
         ),
     }
+
+
+def form_spec(env):
+    """The fields the Settings form asks for, as the web client builds them from its view."""
+    arch = env["res.config.settings"].get_views([(False, "form")])["views"]["form"]["arch"]
+    return {node.get("name"): {} for node in etree.fromstring(arch).iter("field")}
 
 
 def can_access(user, record, operation):

@@ -1,3 +1,6 @@
+import importlib.util
+import os
+
 from odoo.tests import TransactionCase, tagged
 
 
@@ -68,3 +71,31 @@ class TestInstall(TransactionCase):
         log = self.env["jibble.sync.log"].search([], limit=1)
         self.assertEqual((log.operation, log.status), ("pull", "skipped"))
         self.assertEqual(self.env["hr.attendance"].search_count([]), attendances)
+
+
+@tagged("post_install", "-at_install")
+class TestMigrations(TransactionCase):
+    def migration(self, version, name):
+        path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations", version, name)
+        spec = importlib.util.spec_from_file_location(f"jibble_migration_{name[:-3]}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    def columns(self, table):
+        self.env.cr.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s", [table]
+        )
+        return {name for (name,) in self.env.cr.fetchall()}
+
+    def test_upgrading_from_18_0_1_0_0_drops_the_columns_that_held_secrets_in_clear(self):
+        self.env.cr.execute(
+            "ALTER TABLE res_config_settings ADD COLUMN jibble_client_secret varchar,"
+            " ADD COLUMN jibble_webhook_secret varchar"
+        )
+        self.env.cr.execute("ALTER TABLE jibble_time_entry ADD COLUMN observed_seq integer")
+        self.migration("18.0.1.1.0", "post-migrate.py").migrate(self.env.cr, "18.0.1.0.0")
+        self.assertFalse(
+            {"jibble_client_secret", "jibble_webhook_secret"} & self.columns("res_config_settings")
+        )
+        self.assertNotIn("observed_seq", self.columns("jibble_time_entry"))

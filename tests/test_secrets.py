@@ -16,8 +16,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from lxml import etree
-
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import SQL, config
@@ -25,7 +23,7 @@ from odoo.tools import SQL, config
 from ..jibble.secret_box import PREFIX, SecretBox, SecretKeyError, new_key
 from ..jibble.signature import SIGNATURE_PREFIX
 from ..simulator import JibbleSimulator
-from .common import LocalJibbleMixin, make_users, time_entry
+from .common import LocalJibbleMixin, form_spec, make_users, time_entry
 
 API_SECRET = "api-5ecret-0f-the-test-7c1d"
 HOOK_SECRET = "hook-5ecret-0f-the-test-4b2e"
@@ -46,12 +44,6 @@ def with_keys(current, previous=None):
         config.options,
         {"jibble_encryption_key": current, "jibble_encryption_key_previous": previous},
     )
-
-
-def form_spec(env):
-    """The fields the Settings form asks for, as the web client builds them from its view."""
-    arch = env["res.config.settings"].get_views([(False, "form")])["views"]["form"]["arch"]
-    return {node.get("name"): {} for node in etree.fromstring(arch).iter("field")}
 
 
 def box(key):

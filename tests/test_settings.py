@@ -5,8 +5,7 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
 from ..jibble.secret_box import PREFIX, new_key
-from .common import make_users
-from .test_secrets import form_spec
+from .common import form_spec, make_users
 
 
 @tagged("post_install", "-at_install")
