@@ -203,11 +203,15 @@ class Drill:
                 delay=READ_TIMEOUT + 1,
             )
         injected = sum(count for _kind, count, _after in API_FAULTS)
-        self.delete_between_pages()
+        plan = self.webhook_plan()
+        self.delete_between_pages(
+            reserved={item["id"] for action, item in plan if action != "create"}
+        )
         stop = threading.Event()
         disturber = threading.Thread(target=self.disturb, args=(stop,))
-        sender = threading.Thread(target=self.send_webhooks, args=(webhook_url,))
+        sender = threading.Thread(target=self.send_webhooks, args=(webhook_url, plan))
         disturber.start()
+        self.figures["webhooks_planned"] = sum(2 if action == "create" else 1 for action, _ in plan)
         sender.start()
         started = time.monotonic()
 
@@ -234,7 +238,7 @@ class Drill:
         self.simulator.clear_faults()
         self.stop_server()
 
-    def delete_between_pages(self):
+    def delete_between_pages(self, reserved):
         """Delete an entry of the pages already read while the pull asks for the next page
         of a window: every later row moves one place up, so a read by offset alone would
         skip the row at the page boundary."""
@@ -254,7 +258,9 @@ class Drill:
                 (
                     row
                     for row in simulator.time_entries
-                    if row["status"] == "Active" and start <= parse_datetime(row["time"]) < end
+                    if row["status"] == "Active"
+                    and row["id"] not in reserved
+                    and start <= parse_datetime(row["time"]) < end
                 ),
                 key=lambda row: (row["time"], row["id"]),
             )[: int(query["$skip"])]
@@ -302,11 +308,10 @@ class Drill:
                 )
         connection.close()
 
-    def send_webhooks(self, url):
+    def webhook_plan(self):
         """Webhooks for entries the pull is bringing too, plus edits, deletions, new ones."""
         entries = [entry for entry in self.simulator.time_entries if entry["status"] == "Active"]
         self.rng.shuffle(entries)
-        activities = [item["id"] for item in self.dataset["activities"]]
         plan = (
             [("replay", entry) for entry in entries[:300]]
             + [("edit", entry) for entry in entries[300:360]]
@@ -314,6 +319,10 @@ class Drill:
             + [("create", person) for person in self.rng.sample(self.simulator.people, 10)]
         )
         self.rng.shuffle(plan)
+        return plan
+
+    def send_webhooks(self, url, plan):
+        activities = [item["id"] for item in self.dataset["activities"]]
         counts = self.figures["webhooks"]
         for action, item in plan:
             for event_type, entry in self.webhook_changes(action, item, activities):
@@ -433,6 +442,10 @@ class Drill:
             problems.append(f"conflict rows a clean pull does not have: {transient[:5]}")
         if self.figures["serialization_faults"] and not faulty["serialization_failures"]:
             problems.append("serialization failures were injected but none was logged")
+        if webhooks_sent != self.figures["webhooks_planned"]:
+            problems.append(
+                f"{webhooks_sent} webhooks sent of {self.figures['webhooks_planned']} planned"
+            )
         if self.figures["server_errors"] or accepted != webhooks_sent:
             problems.append(f"webhook answers: {self.figures['webhooks']}")
         return problems

@@ -1,9 +1,13 @@
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import psycopg2
+import pytz
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.osv import expression
+from odoo.tools import format_datetime
 
 from ..jibble.planning import Attendance as PlannedAttendance
 
@@ -13,6 +17,15 @@ SYNC_STATUSES = [
     ("error", "Error"),
 ]
 JIBBLE_MODE = [("jibble", "Jibble")]
+# While Odoo's automatic check-out looks for attendances to close: not those Jibble keeps open.
+NOT_KEPT_OPEN_BY_JIBBLE = [
+    "|",
+    "|",
+    ("jibble_entry_id", "=", False),
+    ("check_out", "!=", False),
+    ("employee_id.jibble_sync_enabled", "=", False),
+]
+OUT_FIELDS = ("check_out", "out_mode", "out_latitude", "out_longitude")
 
 
 @dataclass
@@ -111,7 +124,11 @@ class HrAttendance(models.Model):
         )
 
     def _jibble_changes(self, values):
+        """The values that differ. An attendance Odoo's automatic check-out closed stays
+        closed until Jibble's own clock-out arrives (Settings let Odoo close them)."""
         self.ensure_one()
+        if not values.get("check_out") and self._closed_by_odoo():
+            values = {name: value for name, value in values.items() if name not in OUT_FIELDS}
         changes = {}
         for name, value in values.items():
             field_ = self._fields[name]
@@ -150,7 +167,10 @@ class HrAttendance(models.Model):
             releasing.write({"jibble_out_entry_id": False})
             releasing.flush_recordset(["jibble_out_entry_id"])
         for _op, attendance, values in sorted(updates, key=lambda change: change[1].check_in):
+            replaces_odoo = attendance._closed_by_odoo() and values.get("jibble_out_entry_id")
             attendance.write(values)
+            if replaces_odoo:
+                attendance._note_jibble_check_out()
             execution.updated += 1
         creates = [change[1] for change in changes if change[0] == "create"]
         if creates:
@@ -167,3 +187,94 @@ class HrAttendance(models.Model):
         except (ValidationError, psycopg2.IntegrityError) as error:
             reason = error.args[0] if isinstance(error, ValidationError) else str(error)
             return None, reason.strip()[:250]
+
+    # Beside Odoo's own attendance features
+
+    def action_jibble_keep_jibble(self):
+        return self._jibble_in_entries().action_keep_jibble()
+
+    def action_jibble_keep_odoo(self):
+        return self._jibble_in_entries().action_keep_odoo()
+
+    def _jibble_in_entries(self):
+        return self.env["jibble.time.entry"].search(
+            [("entry_id", "in", self.mapped("jibble_entry_id"))]
+        )
+
+    def _closed_by_odoo(self):
+        """Closed by Odoo's automatic check-out, not by a Jibble entry."""
+        return bool(
+            self.check_out and self.out_mode == "auto_check_out" and not self.jibble_out_entry_id
+        )
+
+    def _note_jibble_check_out(self):
+        tz = self.employee_id._get_tz()
+        self.message_post(
+            body=_(
+                "Checked out in Jibble at %(time)s: this replaces the automatic check-out by Odoo.",
+                time=format_datetime(self.env, self.check_out, tz=tz, dt_format="short"),
+            )
+        )
+
+    @api.model
+    def _search(self, domain, *args, **kwargs):
+        if self.env.context.get("jibble_keep_open"):
+            domain = expression.AND([domain, NOT_KEPT_OPEN_BY_JIBBLE])
+        return super()._search(domain, *args, **kwargs)
+
+    def _cron_auto_check_out(self):
+        """Jibble closes forgotten days itself (AutoOut): the attendances it keeps open are
+        left alone, unless Settings let Odoo's automatic check-out close them too."""
+        keep_open = not self.env["jibble.config"]._param("odoo_auto_check_out")
+        return super(
+            HrAttendance, self.with_context(jibble_keep_open=keep_open)
+        )._cron_auto_check_out()
+
+    @api.model
+    def _jibble_absences_worked(self, values_by_employee):
+        """Odoo's technical attendances (absence detection) on local days Jibble shows worked:
+        a late pull or a backfill must not leave an employee both absent and present, nor
+        collide with a night shift that crosses midnight."""
+        instants = [
+            instant
+            for values_list in values_by_employee.values()
+            for values in values_list
+            for instant in (values["check_in"], values["check_out"])
+            if instant
+        ]
+        if not instants:
+            return self.browse()
+        technical = self.search(
+            [
+                ("employee_id", "in", [employee.id for employee in values_by_employee]),
+                ("in_mode", "=", "technical"),
+                ("check_in", ">=", min(instants) - timedelta(days=1)),
+                ("check_in", "<=", max(instants) + timedelta(days=1)),
+            ]
+        )
+        worked = {}
+        for employee, values_list in values_by_employee.items():
+            zone = pytz.timezone(employee._get_tz())
+            worked[employee.id] = {
+                _local_date(instant, zone) + timedelta(days=offset)
+                for values in values_list
+                for instant, offset in _local_days(values, zone)
+            }
+        return technical.filtered(
+            lambda attendance: (
+                _local_date(attendance.check_in, pytz.timezone(attendance.employee_id._get_tz()))
+                in worked.get(attendance.employee_id.id, ())
+            )
+        )
+
+
+def _local_date(instant, zone):
+    return pytz.utc.localize(instant).astimezone(zone).date()
+
+
+def _local_days(values, zone):
+    """(check-in, n) for every local day an interval touches, n days after its first."""
+    start = values["check_in"]
+    end = values["check_out"] or start
+    days = (_local_date(end, zone) - _local_date(start, zone)).days
+    return [(start, offset) for offset in range(days + 1)]

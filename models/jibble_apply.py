@@ -3,7 +3,8 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 
-from ..jibble.planning import CONFLICT, IGNORED, EntryState, plan_person
+from ..jibble.planning import CONFLICT, IGNORED, EntryState, pair_entries, plan_person
+from . import transaction
 
 LAST_SYNC_RESOLUTION = timedelta(minutes=1)
 
@@ -54,17 +55,19 @@ class JibbleApply(models.AbstractModel):
         existing, attendances = self.env["hr.attendance"]._jibble_existing(
             entry.entry_id for entries in entries_by_person.values() for entry in entries
         )
-        work = {}
+        work, worked = {}, {}
         for person_id, entries in entries_by_person.items():
             plan = plan_person(
                 [entry._planning_view() for entry in entries],
                 [existing[e.entry_id] for e in entries if e.entry_id in existing],
                 paid_breaks,
             )
-            work[person_id] = (
-                plan,
-                self._changes(plan, entries, attendances, employees[person_id]),
+            changes, worked[employees[person_id]] = self._changes(
+                plan, entries, attendances, employees[person_id]
             )
+            work[person_id] = (plan, changes)
+        for absence in self.env["hr.attendance"]._jibble_absences_worked(worked):
+            work[absence.employee_id.jibble_user_id][1].insert(0, ("unlink", absence))
         attendance_of = self._execute(work, entries_by_person, employees, trigger, counts)
         for person_id, (plan, _changes) in work.items():
             self._record_outcome(
@@ -78,22 +81,24 @@ class JibbleApply(models.AbstractModel):
 
     @api.model
     def _changes(self, plan, entries, attendances, employee):
-        """The plan as attendance changes, only the values that differ."""
+        """The plan as attendance changes (only the values that differ), and the values of
+        every attendance the plan wants."""
         Attendance = self.env["hr.attendance"]
         entries_by_id = {entry.entry_id: entry for entry in entries}
         changes = [("unlink", attendances[attendance_id]) for attendance_id in plan.unlink]
+        wanted = []
         for attendance_id, interval in plan.update:
             attendance = attendances[attendance_id]
-            values = attendance._jibble_changes(
-                Attendance._jibble_interval_values(interval, entries_by_id, employee)
-            )
-            if values:
-                changes.append(("update", attendance, values))
-        changes += [
-            ("create", Attendance._jibble_interval_values(interval, entries_by_id, employee))
-            for interval in plan.create
-        ]
-        return changes
+            values = Attendance._jibble_interval_values(interval, entries_by_id, employee)
+            wanted.append(values)
+            differing = attendance._jibble_changes(values)
+            if differing:
+                changes.append(("update", attendance, differing))
+        for interval in plan.create:
+            values = Attendance._jibble_interval_values(interval, entries_by_id, employee)
+            wanted.append(values)
+            changes.append(("create", values))
+        return changes, wanted
 
     @api.model
     def _execute(self, work, entries_by_person, employees, trigger, counts):
@@ -182,6 +187,8 @@ class JibbleApply(models.AbstractModel):
             if entry.state == "invalid":
                 continue
             outcome = plan.states.get(entry.entry_id)
+            if entry.is_overridden:
+                outcome = EntryState(IGNORED, _("Odoo's attendance was kept instead."))
             if outcome is None:
                 continue
             attendance = (
@@ -233,3 +240,87 @@ class JibbleApply(models.AbstractModel):
         Entry = self.env["jibble.time.entry"]
         for (state, message), ids in grouped.items():
             Entry.browse(ids).write({"state": state, "state_message": message})
+
+    @api.model
+    def _resolve(self, entries, keep):
+        """Resolve conflicts with Odoo's own attendances, in the user's transaction: keep
+        Jibble's (the Odoo attendances the entries' intervals overlap are removed) or keep
+        Odoo's (the intervals' entries are overridden)."""
+        since = {}
+        for entry in entries.filtered("time"):
+            since[entry.person_id] = min(entry.time, since.get(entry.person_id, entry.time))
+        transaction.start_unit(self.env, since, commit=False)
+        employees = self.env["hr.employee"]._jibble_employees(since)
+        paid_breaks = bool(self.env["jibble.config"]._param("paid_breaks"))
+        loaded = self.env["jibble.time.entry"]._load_for_planning(since, paid_breaks)
+        chosen = set(entries.mapped("entry_id"))
+        for person_id, person_entries in loaded.items():
+            intervals, _states = pair_entries(
+                [entry._planning_view() for entry in person_entries], paid_breaks
+            )
+            touched = [
+                interval
+                for interval in intervals
+                if interval.start.entry_id in chosen
+                or (interval.end and interval.end.entry_id in chosen)
+            ]
+            if keep == "odoo":
+                ids = {i.start.entry_id for i in touched} | {
+                    i.end.entry_id for i in touched if i.end
+                }
+                person_entries.filtered(lambda e, ids=ids: e.entry_id in ids | chosen).write(
+                    {"is_overridden": True}
+                )
+            elif person_id in employees:
+                self._remove_overlapped(employees[person_id], touched)
+        counts = self._apply_people(since, "manual")
+        self.env["jibble.sync.log"]._record(
+            "apply",
+            "partial" if counts["failed"] else "success",
+            _("Conflicts resolved by keeping Jibble's attendances.")
+            if keep == "jibble"
+            else _("Conflicts resolved by keeping Odoo's attendances."),
+            trigger="manual",
+            received_count=len(entries),
+            **{f"{name}_count": counts.get(name, 0) for name in ("created", "updated", "deleted")},
+        )
+
+    @api.model
+    def _remove_overlapped(self, employee, intervals):
+        """Remove the employee's Odoo attendances (not from Jibble) these intervals overlap."""
+        if not intervals:
+            return
+        now = fields.Datetime.now()
+        odoo_attendances = self.env["hr.attendance"].search(
+            [
+                ("employee_id", "=", employee.id),
+                ("jibble_entry_id", "=", False),
+                ("check_in", "<", max(i.end.time if i.end else now for i in intervals)),
+                "|",
+                ("check_out", "=", False),
+                ("check_out", ">", min(i.start.time for i in intervals)),
+            ]
+        )
+        overlapped = odoo_attendances.filtered(
+            lambda attendance: any(
+                attendance.check_in < (interval.end.time if interval.end else now)
+                and (attendance.check_out or now) > interval.start.time
+                for interval in intervals
+            )
+        )
+        if overlapped:
+            self.env["jibble.sync.log"]._record(
+                "apply",
+                "success",
+                _(
+                    "Removed %(count)s Odoo attendances of %(employee)s to keep Jibble's.",
+                    count=len(overlapped),
+                    employee=employee.name,
+                ),
+                employee_id=employee.id,
+                trigger="manual",
+                detail="\n".join(
+                    f"{a.check_in} - {a.check_out or ''} ({a.in_mode})" for a in overlapped
+                ),
+            )
+            overlapped.unlink()

@@ -63,6 +63,12 @@ class JibbleTimeEntry(models.Model):
     latitude = fields.Float(digits=(10, 7), readonly=True, aggregator=None)
     longitude = fields.Float(digits=(10, 7), readonly=True, aggregator=None)
     note = fields.Char(readonly=True)
+    is_overridden = fields.Boolean(
+        string="Overridden in Odoo",
+        readonly=True,
+        help="A conflict with an Odoo attendance was resolved by keeping Odoo's: this entry "
+        "counts for nothing, whatever later pulls bring.",
+    )
     state = fields.Selection(
         ENTRY_STATES, default="pending", required=True, readonly=True, index=True
     )
@@ -300,6 +306,7 @@ class JibbleTimeEntry(models.Model):
                 "is_active",
                 "break_id",
                 "client_type",
+                "is_overridden",
                 "state",
                 "state_message",
                 "attendance_id",
@@ -308,12 +315,27 @@ class JibbleTimeEntry(models.Model):
         )
         return {person_id: self.browse(ids) for person_id, ids in grouped.items()}
 
+    def action_keep_jibble(self):
+        """Resolve conflicts for Jibble: the Odoo attendances (kiosk, manual) that these
+        entries' intervals overlap are removed, then the entries are applied."""
+        self.env["jibble.sync.log"]._check_manager()
+        # Entry point: a manager's button; it removes attendances and applies entries.
+        self.sudo().env["jibble.apply"]._resolve(self.sudo(), keep="jibble")
+        return {"type": "ir.actions.client", "tag": "soft_reload"}
+
+    def action_keep_odoo(self):
+        """Resolve conflicts for Odoo: these entries' intervals are overridden, so that no
+        later pull brings them back; any attendance they made is removed."""
+        self.env["jibble.sync.log"]._check_manager()
+        self.sudo().env["jibble.apply"]._resolve(self.sudo(), keep="odoo")
+        return {"type": "ir.actions.client", "tag": "soft_reload"}
+
     def _planning_view(self):
         return PlanEntry(
             entry_id=self.entry_id,
             entry_type=self.entry_type,
             time=self.time,
-            active=self.is_active and self.state != "invalid",
+            active=self.is_active and self.state != "invalid" and not self.is_overridden,
             break_id=self.break_id or None,
             client_type=self.client_type or None,
         )

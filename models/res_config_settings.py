@@ -120,6 +120,13 @@ class ResConfigSettings(models.TransientModel):
         help="Keep one attendance across a Jibble break instead of ending it when the break "
         "starts and opening the next when it ends.",
     )
+    jibble_odoo_auto_check_out = fields.Boolean(
+        string="Odoo's Automatic Check-Out Closes Jibble Attendances",
+        config_parameter="jibble_connector.odoo_auto_check_out",
+        help="Off (recommended): Jibble is the source of truth and closes forgotten days itself "
+        "(AutoOut), so Odoo's automatic check-out leaves the attendances Jibble keeps open "
+        "alone. On: Odoo closes them too; Jibble's real clock-out replaces Odoo's when it comes.",
+    )
     jibble_auto_match_email = fields.Boolean(
         string="Match Employees by Email",
         config_parameter="jibble_connector.auto_match_email",

@@ -11,8 +11,16 @@ HTTP_PORT="${JIBBLE_HTTP_PORT:-8069}"
 SIMULATOR_PORT="${JIBBLE_SIMULATOR_PORT:-8899}"
 ADDONS_PATH="$(make_addons_path)"
 WEBHOOK_SECRET="${JIBBLE_WEBHOOK_SECRET:-$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))')}"
-ODOO_ARGS=(--addons-path="$ADDONS_PATH" --db_host=127.0.0.1 --db_user="$(id -un)" -d "$DB"
-           --db-filter="^${DB}\$")
+# The demo's own server configuration holds the key that seals the Jibble secrets, made once.
+DEMO_CONF="$STATE_DIR/demo-odoo.conf"
+if [ ! -f "$DEMO_CONF" ]; then
+    printf '[options]\njibble_encryption_key = %s\n' \
+        "$("$PYTHON" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+        >"$DEMO_CONF"
+    chmod 600 "$DEMO_CONF"
+fi
+ODOO_ARGS=(-c "$DEMO_CONF" --addons-path="$ADDONS_PATH" --db_host=127.0.0.1
+           --db_user="$(id -un)" -d "$DB" --db-filter="^${DB}\$")
 PIDS=()
 stop_all() {
     trap - INT TERM EXIT
@@ -34,6 +42,7 @@ if [ -n "${JIBBLE_CLIENT_ID:-}" ] && [ -n "${JIBBLE_CLIENT_SECRET:-}" ]; then
     TOKEN_URL="https://identity.prod.jibble.io/connect/token"
     WORKSPACE_URL="https://workspace.prod.jibble.io/v1"
     TIME_TRACKING_URL="https://time-tracking.prod.jibble.io/v1"
+    TIME_ATTENDANCE_URL="https://time-attendance.prod.jibble.io/v1"
 else
     EMAILS="$(psql -h 127.0.0.1 -d "$DB" -tAc "SELECT string_agg(work_email, ',') FROM (
         SELECT work_email FROM hr_employee WHERE work_email IS NOT NULL AND active
@@ -54,26 +63,33 @@ else
     TOKEN_URL="$SIM/connect/token"
     WORKSPACE_URL="$SIM/workspace/v1"
     TIME_TRACKING_URL="$SIM/time-tracking/v1"
+    TIME_ATTENDANCE_URL="$SIM/time-attendance/v1"
 fi
 
 log "configuring the connector and running a first sync"
 JIBBLE_SETTINGS="$(printf '%s\n' "$CLIENT_ID" "$CLIENT_SECRET" "$WEBHOOK_SECRET" "$TOKEN_URL" \
-    "$WORKSPACE_URL" "$TIME_TRACKING_URL" "http://localhost:$HTTP_PORT")" \
+    "$WORKSPACE_URL" "$TIME_TRACKING_URL" "$TIME_ATTENDANCE_URL" "http://localhost:$HTTP_PORT")" \
 "$PYTHON" -m odoo shell "${ODOO_ARGS[@]}" --no-http --log-level=warn <<'PY'
 import os
 from datetime import datetime, timedelta
-keys = ["client_id", "client_secret", "webhook_secret", "token_url", "workspace_url",
-        "time_tracking_url"]
-values = os.environ["JIBBLE_SETTINGS"].split("\n")
-params = env["ir.config_parameter"].sudo()
-for key, value in zip(keys, values):
-    params.set_param(f"jibble_connector.{key}", value)
-params.set_param("web.base.url", values[-1])
-params.set_param("jibble_connector.sync_enabled", True)
-params.set_param("jibble_connector.auto_match_email", True)
-if not params.get_param("jibble_connector.sync_start_date"):
+(client_id, client_secret, webhook_secret, *urls, base_url) = (
+    os.environ["JIBBLE_SETTINGS"].split("\n"))
+config = env["jibble.config"]
+config._set_param("client_id", client_id)
+config._store_secret("client_secret", client_secret)
+config._store_secret("webhook_secret", webhook_secret)
+for key, value in zip(["token_url", "workspace_url", "time_tracking_url", "time_attendance_url"],
+                      urls):
+    config._set_param(key, value)
+env["ir.config_parameter"].set_param("web.base.url", base_url)
+for key in ("sync_enabled", "auto_match_email", "quick_sync"):
+    config._set_param(key, True)
+env.ref("jibble_connector.ir_cron_jibble_quick_sync").active = True
+# Odoo's own features the connector lives beside (README > Beside Odoo's attendance features).
+env.company.write({"auto_check_out": True, "absence_management": True})
+if not config._param("sync_start_date"):
     start = datetime.now() - timedelta(days=15)
-    params.set_param("jibble_connector.sync_start_date", start.strftime("%Y-%m-%d 00:00:00"))
+    config._set_param("sync_start_date", start.strftime("%Y-%m-%d 00:00:00"))
 env.cr.commit()
 env["jibble.sync.service"]._sync_all("manual")
 env.cr.commit()
@@ -87,10 +103,12 @@ cat <<EOF
   Odoo with the Jibble Connector: http://localhost:$HTTP_PORT   (login: admin, password: admin)
   Look at:
     Attendances > Jibble > Sync Log       what each pull and webhook did
-    Attendances > Overview                attendances with their Jibble activity and status
-    Attendances > Jibble > Time Entries   entries held back (no employee yet, conflicts)
-    Settings > Attendances > Jibble       Test connection, Sync now, Match employees
-  The simulator sends a signed webhook event every 30 seconds. Ctrl-C stops everything.
+    Attendances > Overview                attendances split at breaks, their Jibble activity,
+                                          filter "Closed automatically by Jibble"
+    Attendances > Jibble > Time Entries   entries held back (whom to link, conflicts)
+    Settings > Attendances > Jibble       Last sync, Test connection, Sync now, Match employees
+  The quick pull runs every 2 minutes and the simulator sends a signed webhook event every
+  30 seconds. The secrets are sealed with the key in $DEMO_CONF. Ctrl-C stops everything.
 
 EOF
 "$PYTHON" -m odoo "${ODOO_ARGS[@]}" --http-port="$HTTP_PORT" &
