@@ -17,6 +17,8 @@
         "views/jibble_sync_log_views.xml",
         "views/jibble_time_entry_views.xml",
         "views/jibble_webhook_event_views.xml",
+        "views/jibble_reconciliation_views.xml",
+        "views/jibble_resync_wizard_views.xml",
         "views/hr_employee_views.xml",
         "views/hr_attendance_views.xml",
         "views/res_config_settings_views.xml",

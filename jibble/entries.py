@@ -5,6 +5,7 @@ the person saw it. Every value is read here, so that an unreadable one holds tha
 reason instead of failing the whole batch.
 """
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -107,15 +108,9 @@ def parse_instant(text):
     return value
 
 
-def parse_offset(text):
-    """Jibble's `offset` in minutes: an ISO 8601 duration (`PT5H30M`, `-PT5H`) or `+05:30`."""
+def parse_duration(text):
+    """An ISO 8601 duration (`PT7H30M12S`, `-PT5H`, `P1DT2H`) in seconds."""
     text = text.strip() if isinstance(text, str) else ""
-    clock = _CLOCK_OFFSET.match(text)
-    if clock:
-        minutes = int(clock["hours"]) * 60 + int(clock["minutes"])
-        if minutes > _MAX_OFFSET_MINUTES or int(clock["minutes"]) > 59:
-            raise ValueError(f"{text!r} is not a UTC offset")
-        return -minutes if clock["sign"] == "-" else minutes
     match = _DURATION.match(text)
     if not match or text.upper().endswith(("P", "T")):
         raise ValueError(f"{text!r} is not an ISO 8601 duration")
@@ -127,11 +122,26 @@ def parse_offset(text):
             + float(match["seconds"] or 0)
         )
     except OverflowError:
-        raise ValueError(f"{text[:80]!r} is not a UTC offset") from None
-    if abs(seconds) > _MAX_OFFSET_MINUTES * 60:
+        seconds = math.inf
+    if not math.isfinite(seconds):
+        raise ValueError(f"{text[:40]!r} is not a duration Jibble would send")
+    return -seconds if match["sign"] == "-" else seconds
+
+
+def parse_offset(text):
+    """Jibble's `offset` in minutes: an ISO 8601 duration (`PT5H30M`, `-PT5H`) or `+05:30`."""
+    text = text.strip() if isinstance(text, str) else ""
+    clock = _CLOCK_OFFSET.match(text)
+    if clock:
+        if int(clock["minutes"]) > 59:
+            raise ValueError(f"{text!r} is not a UTC offset")
+        minutes = int(clock["hours"]) * 60 + int(clock["minutes"])
+        minutes = -minutes if clock["sign"] == "-" else minutes
+    else:
+        minutes = round(parse_duration(text) / 60)
+    if abs(minutes) > _MAX_OFFSET_MINUTES:
         raise ValueError(f"{text!r} is not a UTC offset")
-    minutes = round(seconds / 60)
-    return -minutes if match["sign"] == "-" else minutes
+    return minutes
 
 
 def _text(raw, key):

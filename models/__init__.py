@@ -2,6 +2,9 @@ from . import jibble_config
 from . import hr_attendance
 from . import hr_employee
 from . import jibble_person
+from . import jibble_pull_run
+from . import jibble_reconciliation
+from . import jibble_resync_wizard
 from . import jibble_sync_log
 from . import jibble_time_entry
 from . import jibble_apply

@@ -7,6 +7,8 @@ MANAGER_GROUP = "jibble_connector.group_jibble_manager"
 OPERATIONS = [
     ("pull", "Catch-up Pull"),
     ("quick_pull", "Quick Pull"),
+    ("deep_pull", "Deep Re-read"),
+    ("reconcile", "Reconciliation"),
     ("webhook", "Webhook Event"),
     ("apply", "Apply Entries"),
     ("match", "Employee Match"),
@@ -71,7 +73,7 @@ class JibbleSyncLog(models.Model):
     def _compute_can_retry(self):
         for log in self:
             log.can_retry = log.status in ("failed", "partial") and (
-                log.operation in ("pull", "quick_pull")
+                log.operation in ("pull", "quick_pull", "deep_pull")
                 or (log.operation == "webhook" and bool(log.jibble_event_id))
                 or (log.operation == "apply" and bool(log.jibble_entry_id))
             )
@@ -94,6 +96,8 @@ class JibbleSyncLog(models.Model):
         env = retryable.env
         if retryable.filtered(lambda log: log.operation in ("pull", "quick_pull")):
             env.ref("jibble_connector.ir_cron_jibble_sync")._trigger()
+        if retryable.filtered(lambda log: log.operation == "deep_pull"):
+            env.ref("jibble_connector.ir_cron_jibble_deep_resync")._trigger()
         events = env["jibble.webhook.event"].search(
             [
                 ("event_id", "in", retryable.mapped("jibble_event_id")),
@@ -143,8 +147,8 @@ class JibbleSyncLog(models.Model):
             SELECT l.id FROM jibble_sync_log l
              WHERE l.start < %(cutoff)s
                AND (l.status != 'failed'
-                    OR l.operation IN ('match', 'connection_test')
-                    OR (l.operation IN ('pull', 'quick_pull') AND EXISTS (
+                    OR l.operation IN ('match', 'connection_test', 'reconcile')
+                    OR (l.operation IN ('pull', 'quick_pull', 'deep_pull') AND EXISTS (
                         SELECT 1 FROM jibble_sync_log later
                          WHERE later.operation = l.operation AND later.status = 'success'
                            AND later.start > l.start))

@@ -25,19 +25,10 @@ NAMED_RESOURCES = (
 NAMES_VALIDITY = timedelta(hours=6)
 NAMES_RETRY = timedelta(minutes=10)
 CONFLICT_RETRY_DELAY = timedelta(seconds=30)
-QUICK_MARGIN = timedelta(minutes=5)
-DEFAULT_BATCH_HOURS = 168
+BUSY_RETRY_DELAY = timedelta(minutes=5)
+DEEP_CRON = "jibble_connector.ir_cron_jibble_deep_resync"
+OPERATIONS = {"catch_up": "pull", "quick": "quick_pull", "deep": "deep_pull"}
 HELD_RETRY_CHUNK = 200
-
-
-@dataclass
-class Window:
-    """A slice of Jibble time one pull batch reads; `remaining` batches follow in the run."""
-
-    kind: str
-    start: datetime
-    end: datetime
-    remaining: int = 0
 
 
 @dataclass
@@ -50,6 +41,8 @@ class WindowRead:
     # them now, read one by one: (row or None when Jibble no longer has it, news).
     rechecked: dict = field(default_factory=dict)
     people: list | None = None
+    # Jibble's TimesheetsSummary, read for the last batch of a deep re-read.
+    summary: list | None = None
 
 
 def log_counts(counts):
@@ -62,7 +55,7 @@ def log_counts(counts):
 class JibbleSyncService(models.AbstractModel):
     """Pulls from Jibble and applies what they bring; webhook events come to `_receive` too.
 
-    One pull batch, from file to file: the window (`_next_window`) -> Jibble is read with no
+    One pull batch, from file to file: the window (jibble.pull.run) -> Jibble is read with no
     lock held (`_read_window`: entries, names, people, missing entries one by one) -> the unit
     starts (transaction.py: commit, READ COMMITTED, person locks) -> entries are stored
     (jibble.time.entry) -> people are linked (hr.employee) -> attendances are planned and
@@ -104,9 +97,18 @@ class JibbleSyncService(models.AbstractModel):
         """Everything Jibble says about a window. A stored entry the read does not list is
         read again by its id: it may have been deleted, or moved to another window."""
         listing = client.time_entries(window.start, window.end)
-        read = WindowRead(listing.rows, News(listing.read_at, FROM_PULL))
+        rows = listing.rows
+        if window.people:
+            rows = [
+                row
+                for row in rows
+                if isinstance(row, dict) and row.get("personId") in window.people
+            ]
+        read = WindowRead(rows, News(listing.read_at, FROM_PULL))
         listed = {row.get("id") for row in listing.rows if isinstance(row, dict)}
         stored = self.env["jibble.time.entry"]._active_ids_in_window(window.start, window.end)
+        if window.people:
+            stored = {entry_id: pid for entry_id, pid in stored.items() if pid in window.people}
         for entry_id in set(stored) - listed:
             recheck = client.time_entry(entry_id)
             row = next(
@@ -118,7 +120,10 @@ class JibbleSyncService(models.AbstractModel):
                 None,
             )
             read.rechecked[entry_id] = (row, News(recheck.read_at, FROM_PULL))
-        person_ids = {row.get("personId") for row in listing.rows if isinstance(row, dict)}
+        if window.run and not window.remaining:
+            first, last = self.env["jibble.reconciliation"]._days_of(window.run)
+            read.summary = client.timesheets_summary(first, last, window.people)
+        person_ids = {row.get("personId") for row in rows if isinstance(row, dict)}
         person_ids = {pid for pid in person_ids if isinstance(pid, str) and pid}
         unlinked = person_ids - set(self.env["hr.employee"]._jibble_employees(person_ids))
         if unlinked and self.env["jibble.person"]._needs_reading(unlinked):
@@ -128,55 +133,10 @@ class JibbleSyncService(models.AbstractModel):
     # The pull
 
     @api.model
-    def _next_window(self, kind):
-        """The slice of Jibble time the next batch reads.
-
-        The catch-up pull runs from the committed cursor minus the re-read window (or from
-        Sync Start) to the moment the run started, batch by batch, saving its position after
-        each. The quick pull reads the minutes since its last read, to see clock-ins soon.
-        """
-        Config = self.env["jibble.config"]
-        instant, now = Config._datetime_param, fields.Datetime.now()
-        if kind == "quick":
-            longest = now - timedelta(hours=Config._int_param("quick_max_hours", 24))
-            return Window(
-                kind, max(instant("quick_cursor") or longest, longest) - QUICK_MARGIN, now
-            )
-        run_end = instant("sync_run_end")
-        position = instant("sync_run_position")
-        if not run_end or not position:
-            run_end = now
-            cursor = instant("sync_cursor")
-            overlap = timedelta(hours=Config._int_param("sync_overlap_hours", 48))
-            position = (
-                cursor - overlap
-                if cursor
-                else instant("sync_start_date") or run_end - timedelta(days=7)
-            )
-            Config._set_param("sync_run_end", fields.Datetime.to_string(run_end))
-            Config._set_param("sync_run_position", fields.Datetime.to_string(position))
-        batch = timedelta(hours=max(1, Config._int_param("sync_batch_hours", DEFAULT_BATCH_HOURS)))
-        end = min(position + batch, run_end)
-        remaining = -(-(run_end - end) // batch)
-        return Window(kind, position, end, remaining)
-
-    @api.model
-    def _advance(self, window):
-        Config = self.env["jibble.config"]
-        if window.kind == "quick":
-            Config._set_param("quick_cursor", fields.Datetime.to_string(window.end))
-        elif window.remaining:
-            Config._set_param("sync_run_position", fields.Datetime.to_string(window.end))
-        else:
-            Config._set_param("sync_cursor", fields.Datetime.to_string(window.end))
-            Config._set_param("sync_run_position", False)
-            Config._set_param("sync_run_end", False)
-
-    @api.model
     def _run_pull_batch(self, trigger="cron", kind="catch_up"):
         """Pull and apply one window; returns how many windows of the run remain."""
         Log, Config = self.env["jibble.sync.log"], self.env["jibble.config"]
-        operation = "quick_pull" if kind == "quick" else "pull"
+        operation = OPERATIONS[kind]
         run = {"trigger": trigger, "start": fields.Datetime.now()}
         clock = time.monotonic()
         busy = _("Another Jibble pull is running; this one was skipped.")
@@ -190,8 +150,12 @@ class JibbleSyncService(models.AbstractModel):
             return 0
         if not transaction.try_run_lock(self.env):
             Log._record(operation, "skipped", busy, **run)
+            if kind == "deep":
+                self.env.ref(DEEP_CRON)._trigger(fields.Datetime.now() + BUSY_RETRY_DELAY)
             return 0
-        window = self._next_window(kind)
+        window = self.env["jibble.pull.run"]._next_window(kind)
+        if window is None:
+            return 0
         with client:
             try:
                 read = self._read_window(client, window)
@@ -214,7 +178,7 @@ class JibbleSyncService(models.AbstractModel):
         if counts is None:
             Log._record(operation, "skipped", busy, **run)
             return 0
-        self._advance(window)
+        self.env["jibble.pull.run"]._advance(window)
         Log._record(
             operation,
             "partial" if counts["failed"] else "success",
@@ -229,6 +193,11 @@ class JibbleSyncService(models.AbstractModel):
             api_calls=client.api_calls,
             **log_counts(counts),
         )
+        if read.summary is not None:
+            Reconciliation = self.env["jibble.reconciliation"]
+            first, last = Reconciliation._days_of(window.run)
+            differing = Reconciliation._reconcile(read.summary, first, last, window.people)
+            Reconciliation._log(differing, first, last, trigger)
         return window.remaining
 
     @api.model
@@ -289,6 +258,12 @@ class JibbleSyncService(models.AbstractModel):
         self._cron_pull("quick", "jibble_connector.ir_cron_jibble_quick_sync")
 
     @api.model
+    def _cron_deep_resync(self):
+        """Scheduled deep re-read of the last days (and periods asked for with the wizard), so
+        that late corrections in Jibble reach Odoo without anyone acting."""
+        self._cron_pull("deep", DEEP_CRON)
+
+    @api.model
     def _cron_pull(self, kind, cron_xmlid):
         """A batch that collides with another transaction (serialization failure, deadlock)
         is rolled back whole, logged, and run again shortly: its window is read again, so
@@ -298,7 +273,7 @@ class JibbleSyncService(models.AbstractModel):
         except (*PG_CONCURRENCY_EXCEPTIONS_TO_RETRY, psycopg2.errors.UniqueViolation) as error:
             self.env.cr.rollback()
             self.env["jibble.sync.log"]._record(
-                "quick_pull" if kind == "quick" else "pull",
+                OPERATIONS[kind],
                 "failed",
                 _("A pull batch collided with another transaction and was rolled back."),
                 trigger="cron",
@@ -312,26 +287,16 @@ class JibbleSyncService(models.AbstractModel):
         self.env["ir.cron"]._notify_progress(done=1, remaining=remaining)
 
     @api.model
-    def _sync_all(self, trigger="manual"):
+    def _sync_all(self, trigger="manual", kind="catch_up"):
         """Run catch-up batches until the pull has caught up (tests, benchmarks, the demo).
 
         Like the cron, whose every batch starts a fresh transaction, each batch starts with an
         empty cache: a long backfill keeps neither memory nor prefetching growing.
         """
-        while self._run_pull_batch(trigger):
+        while self._run_pull_batch(trigger, kind):
             self.env.flush_all()
             self.env.invalidate_all()
         self._retry_held(trigger)
-
-    @api.model
-    def _receive(self, parsed_entries, news, trigger, locked_people=()):
-        """Store entries a webhook event brought and apply them (the unit is started here)."""
-        Entry = self.env["jibble.time.entry"]
-        people = {entry.person_id for entry in parsed_entries} | set(locked_people)
-        people |= Entry._people_of([entry.entry_id for entry in parsed_entries])
-        transaction.start_unit(self.env, people)
-        affected = Entry._store_news(parsed_entries, news, self._known_names())
-        return self.env["jibble.apply"]._apply_people(affected, trigger)
 
     @api.model
     def _apply_held(self, person_ids, trigger):

@@ -8,7 +8,7 @@ from .jibble_config import (
     DEFAULT_TOKEN_URL,
     DEFAULT_WORKSPACE_URL,
 )
-from .jibble_sync_service import DEFAULT_BATCH_HOURS
+from .jibble_pull_run import DEFAULT_BATCH_HOURS
 
 CREDENTIAL_GROUP = "base.group_system"
 SECRET_STATES = [
@@ -96,6 +96,20 @@ class ResConfigSettings(models.TransientModel):
         string="Quick Pull Interval (minutes)",
         config_parameter="jibble_connector.quick_interval",
         default=2,
+    )
+    jibble_deep_resync_days = fields.Integer(
+        string="Re-check the Last N Days",
+        config_parameter="jibble_connector.deep_resync_days",
+        default=35,
+        help="Every night the deep re-read reads these days of Jibble again, so that late "
+        "corrections (a fixed clock-out before payroll, an archived entry) reach Odoo, and "
+        "compares Jibble's tracked time with Odoo's hours.",
+    )
+    jibble_resync_max_days = fields.Integer(
+        string="Longest Re-sync (days)",
+        config_parameter="jibble_connector.resync_max_days",
+        default=366,
+        help="The longest period Re-sync a Period accepts at once.",
     )
     jibble_sync_start_date = fields.Datetime(
         string="Sync Start",
@@ -247,6 +261,12 @@ class ResConfigSettings(models.TransientModel):
         for settings in self:
             if settings.jibble_sync_interval < 1 or settings.jibble_quick_interval < 1:
                 raise ValidationError(_("Jibble pull intervals must be at least one minute."))
+
+    @api.constrains("jibble_deep_resync_days", "jibble_resync_max_days")
+    def _check_jibble_periods(self):
+        for settings in self:
+            if settings.jibble_deep_resync_days < 1 or settings.jibble_resync_max_days < 1:
+                raise ValidationError(_("Jibble re-read periods must be at least one day."))
 
     def _check_jibble_credentials_right(self):
         """Public methods can be called over RPC on any recordset, even an empty one, by any

@@ -5,6 +5,7 @@ from . import test_entries
 from . import test_events
 from . import test_fields
 from . import test_install
+from . import test_late_corrections
 from . import test_odoo_features
 from . import test_ordering
 from . import test_planning

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from odoo.tests import tagged
 
 from ..jibble.entries import parse_instant
-from ..models.jibble_sync_service import Window
+from ..models.jibble_pull_run import Window
 from .common import SimulatorCase
 
 
