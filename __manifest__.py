@@ -15,6 +15,8 @@
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "views/jibble_sync_log_views.xml",
+        "views/jibble_field_mapping_views.xml",
+        "views/jibble_person_views.xml",
         "views/jibble_time_entry_views.xml",
         "views/jibble_webhook_event_views.xml",
         "views/jibble_reconciliation_views.xml",

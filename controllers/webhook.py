@@ -90,6 +90,8 @@ class JibbleWebhookController(http.Controller):
     def _accept(self, env):
         """Verify and read the request; returns the Event or raises EventRefused."""
         Config = env["jibble.config"]
+        if Config._is_neutralized():
+            raise EventRefused(503, "this database is a neutralized copy")
         try:
             secret = Config._secret("webhook_secret")
         except SecretKeyError:

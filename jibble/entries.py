@@ -32,6 +32,18 @@ _DURATION = re.compile(
 )
 _CLOCK_OFFSET = re.compile(r"^(?P<sign>[+-])(?P<hours>\d{2}):?(?P<minutes>\d{2})$")
 _TEXT_LIMIT = 255
+# Fields of a TimeEntry the connector keeps only when a field mapping asks for them.
+EXTRA_KEYS = (
+    "platform",
+    "isOffline",
+    "isManual",
+    "isAutomatic",
+    "isEndOfDay",
+    "isLocked",
+    "isUnusual",
+    "isOutsideGeofence",
+    "createdAt",
+)
 # UTC offsets run from -12:00 to +14:00; anything beyond 18 hours is not one.
 _MAX_OFFSET_MINUTES = 18 * 60
 
@@ -77,6 +89,7 @@ class ParsedEntry:
     longitude: float | None
     note: str | None
     problem: str | None
+    extras: dict | None = None
 
 
 def parse_instant(text):
@@ -206,6 +219,7 @@ def parse_entry(raw):
         longitude=longitude,
         note=_text(raw, "note"),
         problem="; ".join(problems) or None,
+        extras={key: raw[key] for key in EXTRA_KEYS if isinstance(raw.get(key), (str, bool))},
     )
 
 

@@ -95,7 +95,7 @@ class HrAttendance(models.Model):
         """The attendance values of one planned interval: the hook to map more of Jibble."""
         start = entries_by_id[interval.start.entry_id]
         end = entries_by_id[interval.end.entry_id] if interval.end else None
-        return {
+        values = {
             "employee_id": employee.id,
             "check_in": start.time,
             "check_out": end.time if end else False,
@@ -113,6 +113,13 @@ class HrAttendance(models.Model):
             "sync_status": "synced",
             "jibble_sync_message": False,
         }
+        for jibble_field, moment, field_name in self.env["jibble.field.mapping"]._active_mappings():
+            entry = start if moment == "in" else end
+            value = entry._mapped_value(jibble_field) if entry else False
+            if self._fields[field_name].type in ("char", "text") and value not in (False, None):
+                value = str(value)
+            values[field_name] = value if value is not None else False
+        return values
 
     @api.model
     def _jibble_existing(self, entry_ids):

@@ -93,6 +93,13 @@ class JibblePerson(models.Model):
         return len(known) < len(set(person_ids))
 
     @api.model
+    def _ensure(self, person_ids):
+        """The rows of these people, created (without names yet) for those never read."""
+        existing = self.search([("person_id", "in", list(person_ids))])
+        missing = set(person_ids) - set(existing.mapped("person_id"))
+        return existing | self.create([{"person_id": person_id} for person_id in missing])
+
+    @api.model
     def _store_people(self, people):
         """Create or refresh rows from Jibble's People; returns them by person id."""
         rows = {}

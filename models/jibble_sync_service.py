@@ -140,6 +140,11 @@ class JibbleSyncService(models.AbstractModel):
         run = {"trigger": trigger, "start": fields.Datetime.now()}
         clock = time.monotonic()
         busy = _("Another Jibble pull is running; this one was skipped.")
+        if Config._is_neutralized():
+            Log._record(
+                operation, "skipped", _("This database is a neutralized copy: no pull."), **run
+            )
+            return 0
         if not Config._param("sync_enabled"):
             Log._record(operation, "skipped", _("Jibble sync is disabled in Settings."), **run)
             return 0

@@ -63,6 +63,9 @@ class JibbleTimeEntry(models.Model):
     latitude = fields.Float(digits=(10, 7), readonly=True, aggregator=None)
     longitude = fields.Float(digits=(10, 7), readonly=True, aggregator=None)
     note = fields.Char(readonly=True)
+    extra_values = fields.Json(
+        readonly=True, help="Values of the entry that field mappings ask for, as Jibble sent them."
+    )
     is_overridden = fields.Boolean(
         string="Overridden in Odoo",
         readonly=True,
@@ -124,7 +127,37 @@ class JibbleTimeEntry(models.Model):
             "latitude": parsed.latitude or 0.0,
             "longitude": parsed.longitude or 0.0,
             "note": parsed.note or False,
+            "extra_values": self._mapped_extras(parsed),
         }
+
+    @api.model
+    def _mapped_extras(self, parsed):
+        wanted = {
+            key for key, _moment, _name in self.env["jibble.field.mapping"]._active_mappings()
+        }
+        kept = {key: value for key, value in (parsed.extras or {}).items() if key in wanted}
+        return kept or False
+
+    def _mapped_value(self, jibble_field):
+        """The value of a Jibble field of this entry, for a field mapping."""
+        stored = {
+            "note": self.note,
+            "clientType": self.client_type,
+            "kioskId": self.kiosk_id,
+            "activity": self.activity,
+            "project": self.project,
+            "location": self.location,
+            "activityId": self.activity_id,
+            "projectId": self.project_id,
+            "locationId": self.location_id,
+            "localTime": self.local_time,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "belongsToDate": self.belongs_to_date,
+        }
+        if jibble_field in stored:
+            return stored[jibble_field]
+        return (self.extra_values or {}).get(jibble_field, False)
 
     def _changes(self, values):
         """The values that differ from what the row holds, compared as the fields store them."""

@@ -182,6 +182,7 @@ class ResConfigSettings(models.TransientModel):
         help="Older log rows and applied webhook events are removed; unresolved failures stay. "
         "Events older than this are refused, as their ids are no longer remembered.",
     )
+    jibble_neutralized = fields.Boolean(compute="_compute_jibble_neutralized")
     jibble_webhook_url = fields.Char(string="Webhook URL", compute="_compute_jibble_webhook_url")
     jibble_last_sync = fields.Char(string="Last Sync", compute="_compute_jibble_last_sync")
 
@@ -249,6 +250,12 @@ class ResConfigSettings(models.TransientModel):
         )
         for settings in self:
             settings.jibble_last_sync = summary
+
+    @api.depends("company_id")
+    def _compute_jibble_neutralized(self):
+        neutralized = self.env["jibble.config"]._is_neutralized()
+        for settings in self:
+            settings.jibble_neutralized = neutralized
 
     @api.depends("company_id")
     def _compute_jibble_webhook_url(self):
