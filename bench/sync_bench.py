@@ -1,41 +1,38 @@
 """Benchmark: a full Jibble pull into a fresh database, against the floor of one batched
-hr.attendance.create() of the same attendances, at two sizes.
+hr.attendance.create() of the same attendances.
 
-    python3 bench/sync_bench.py                 # 100 x 20 and 500 x 20 (people x days)
-    python3 bench/sync_bench.py --sizes 50x10
+    python3 bench/sync_bench.py                        # 100 x 20 and 500 x 20 (people x days)
+    python3 bench/sync_bench.py --sizes 2500x50 --no-floor-above 60000
 
-Prints wall time, entries per second, SQL queries per entry, API calls and peak memory (of
-the whole process, so it includes the floor's, measured first).
+The simulator runs in a process of its own, as an independent Jibble would, capping pages at
+50 rows without nextLink. The pull runs in a fresh worker process (its peak RSS is the pull's
+alone); the floor runs in this one, on the same attendances planned without the connector's
+store. Prints wall time, entries per second, SQL queries per entry, API calls, pages and peak
+memory, and the machine.
 """
 
 import argparse
+import json
 import os
 import resource
+import subprocess
 import sys
 import time
+import urllib.request
 from datetime import date, timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import addons_path, fresh_database, open_registry
-from simulator import JibbleSimulator, generate_dataset
+from bench.common import REPO_DIR, addons_path, free_port, fresh_database, open_registry
+from simulator import generate_dataset
 
 DATABASE = "jibble_bench_sync"
-
-
-def peak_rss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def measure(cr, work):
-    """Run `work()`, returning (seconds, SQL queries, process peak RSS in MiB after it)."""
-    queries_before, started = cr.sql_log_count, time.perf_counter()
-    work()
-    seconds, queries = time.perf_counter() - started, cr.sql_log_count - queries_before
-    return seconds, queries, peak_rss_mib()
+PAGE_SIZE = 50
+SEED = 7
 
 
 def configure(env, simulator, start):
+    """Point the connector at a simulator (an object with the four URLs and credentials)."""
     config = env["jibble.config"]
     for key, value in {
         "sync_enabled": "True",
@@ -87,77 +84,215 @@ def floor_values(env, dataset, employee_by_person):
     ]
 
 
-def run_size(registry, people, days):
-    start = date.today() - timedelta(days=days + 1)
-    dataset = generate_dataset(people, days, start_date=start, seed=7)
-    entries = len(dataset["time_entries"])
-    with JibbleSimulator(max_page_size=100) as simulator, registry.cursor() as cr:
-        from odoo import api  # noqa: PLC0415
+class RemoteSimulator:
+    """`python3 -m simulator` in its own process, on a free port."""
 
-        simulator.load(dataset)
-        env = api.Environment(cr, 1, {})
-        # The floor first, rolled back: the sync commits its batches as the cron does.
-        employees = env["hr.employee"].create(
-            [{"name": person["fullName"]} for person in dataset["people"]]
-        )
-        person_ids = [person["id"] for person in dataset["people"]]
-        values = floor_values(env, dataset, dict(zip(person_ids, employees.ids, strict=True)))
-        floor_seconds, floor_queries, floor_peak = measure(
-            cr, lambda: (env["hr.attendance"].create(values), env.flush_all())
-        )
-        cr.rollback()
+    client_id, client_secret = "sim-client", "sim-secret"
 
-        env["hr.employee"].create(
+    def __init__(self, people, days, start):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.token_url = self.base_url + "/connect/token"
+        self.workspace_url = self.base_url + "/workspace/v1"
+        self.time_tracking_url = self.base_url + "/time-tracking/v1"
+        self.time_attendance_url = self.base_url + "/time-attendance/v1"
+        self.process = subprocess.Popen(
             [
-                {"name": person["fullName"], "jibble_user_id": person["id"]}
-                for person in dataset["people"]
-            ]
+                sys.executable,
+                "-m",
+                "simulator",
+                f"--port={self.port}",
+                f"--people={people}",
+                f"--days={days}",
+                f"--start-date={start}",
+                f"--seed={SEED}",
+                f"--max-page-size={PAGE_SIZE}",
+            ],
+            cwd=REPO_DIR,
+            stdout=subprocess.DEVNULL,
         )
-        configure(env, simulator, start - timedelta(days=1))
-        env.flush_all()
-        simulator.reset_counters()
-        seconds, queries, peak = measure(cr, lambda: env["jibble.sync.service"]._sync_all())
-        api_calls = simulator.count_requests()
-        created = env["hr.attendance"].search_count([("jibble_entry_id", "!=", False)])
-    return {
-        "size": f"{people} people x {days} days",
-        "entries": entries,
-        "attendances": created,
-        "floor_attendances": len(values),
-        "seconds": seconds,
-        "queries": queries,
-        "api_calls": api_calls,
-        "peak_mib": peak,
-        "floor_seconds": floor_seconds,
-        "floor_queries": floor_queries,
-        "floor_peak_mib": floor_peak,
-    }
+        for _attempt in range(600):
+            try:
+                self.requests()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit("the simulator did not start")
+
+    def requests(self):
+        """API requests it answered so far (not counting this question)."""
+        with urllib.request.urlopen(self.base_url + "/_simulator/stats", timeout=5) as answer:
+            return json.loads(answer.read())["requests"]
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def sync_in_worker(database, path, simulator, start):
+    """Run the pull in a fresh process; returns its figures."""
+    answer = subprocess.run(
+        [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--worker",
+            json.dumps(
+                {
+                    "database": database,
+                    "path": path,
+                    "start": str(start),
+                    "port": simulator.port,
+                }
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(answer.stdout.strip().splitlines()[-1])
+
+
+def worker(arguments):
+    """The pull, in this process: employees from Jibble's People, configure, sync."""
+    registry = open_registry(arguments["database"], arguments["path"])
+    from odoo import api  # noqa: PLC0415
+    from odoo.addons.jibble_connector.jibble.client import (  # noqa: PLC0415
+        JibbleClient,
+        JibbleConfig,
+    )
+
+    base = f"http://127.0.0.1:{arguments['port']}"
+    simulator = type(
+        "Simulator",
+        (),
+        {
+            "client_id": RemoteSimulator.client_id,
+            "client_secret": RemoteSimulator.client_secret,
+            "token_url": base + "/connect/token",
+            "workspace_url": base + "/workspace/v1",
+            "time_tracking_url": base + "/time-tracking/v1",
+            "time_attendance_url": base + "/time-attendance/v1",
+        },
+    )
+    config = JibbleConfig(
+        client_id=simulator.client_id,
+        client_secret=simulator.client_secret,
+        token_url=simulator.token_url,
+        workspace_url=simulator.workspace_url,
+        time_tracking_url=simulator.time_tracking_url,
+    )
+    with JibbleClient(config) as client:
+        people = client.people()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, 1, {})
+        env["hr.employee"].create(
+            [{"name": person["fullName"], "jibble_user_id": person["id"]} for person in people]
+        )
+        configure(env, simulator, date.fromisoformat(arguments["start"]) - timedelta(days=1))
+        cr.commit()
+        rss_before = peak_rss_mib()
+        queries, started = cr.sql_log_count, time.perf_counter()
+        env["jibble.sync.service"]._sync_all()
+        seconds, queries = time.perf_counter() - started, cr.sql_log_count - queries
+        attendances = env["hr.attendance"].search_count([("jibble_entry_id", "!=", False)])
+        entries = env["jibble.time.entry"].search_count([])
+        pages = sum(env["jibble.sync.log"].search([("operation", "=", "pull")]).mapped("api_calls"))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "queries": queries,
+                "attendances": attendances,
+                "stored_entries": entries,
+                "logged_api_calls": pages,
+                "peak_mib": peak_rss_mib(),
+                "rss_before_mib": rss_before,
+            }
+        )
+    )
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_size(path, people, days, with_floor):
+    from odoo import api  # noqa: PLC0415
+
+    start = date.today() - timedelta(days=days + 1)
+    database = f"{DATABASE}_{people}x{days}"
+    fresh_database(database, path)
+    simulator = RemoteSimulator(people, days, start)
+    try:
+        floor = None
+        if with_floor:
+            dataset = generate_dataset(people, days, start_date=start, seed=SEED)
+            registry = open_registry(database, path)
+            with registry.cursor() as cr:
+                env = api.Environment(cr, 1, {})
+                employees = env["hr.employee"].create(
+                    [{"name": person["fullName"]} for person in dataset["people"]]
+                )
+                person_ids = [person["id"] for person in dataset["people"]]
+                values = floor_values(
+                    env, dataset, dict(zip(person_ids, employees.ids, strict=True))
+                )
+                env.flush_all()
+                queries, started = cr.sql_log_count, time.perf_counter()
+                env["hr.attendance"].create(values)
+                env.flush_all()
+                floor = {
+                    "seconds": time.perf_counter() - started,
+                    "queries": cr.sql_log_count - queries,
+                    "attendances": len(values),
+                }
+                cr.rollback()
+        calls_before = simulator.requests()
+        result = sync_in_worker(database, path, simulator, start)
+        result["api_calls"] = simulator.requests() - calls_before - 1
+    finally:
+        simulator.stop()
+    result.update(size=f"{people} x {days} days", floor=floor)
+    return result
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100x20,500x20")
+    parser.add_argument(
+        "--no-floor-above", type=int, default=60000, help="people x days x 6 above which no floor"
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(json.loads(args.worker))
+        return
     path = addons_path()
+    print(f"machine: {os.cpu_count()} cores, {os.uname().machine}, Python {sys.version.split()[0]}")
     print(
-        f"{'size':<24}{'entries':>9}{'att.':>7}{'sync s':>9}{'entries/s':>11}"
-        f"{'SQL/entry':>11}{'API calls':>11}{'RSS MiB':>10}{'floor s':>9}{'floor SQL/e':>12}"
-        f"{'x floor':>9}"
+        f"{'size':<18}{'entries':>9}{'att.':>8}{'sync s':>9}{'entries/s':>11}{'s/1k':>7}"
+        f"{'SQL/entry':>11}{'API calls':>11}{'RSS MiB':>9}{'floor s':>9}{'x floor':>9}"
     )
     for size in args.sizes.split(","):
         people, days = (int(n) for n in size.split("x"))
-        # The sync commits each batch, as the cron does: one fresh database per size.
-        database = f"{DATABASE}_{people}x{days}"
-        fresh_database(database, path)
-        r = run_size(open_registry(database, path), people, days)
+        r = run_size(path, people, days, people * days * 6 <= args.no_floor_above)
+        entries = r["stored_entries"]
+        floor = r["floor"]
         print(
-            f"{r['size']:<24}{r['entries']:>9}{r['attendances']:>7}{r['seconds']:>9.2f}"
-            f"{r['entries'] / r['seconds']:>11.0f}{r['queries'] / r['entries']:>11.2f}"
-            f"{r['api_calls']:>11}{r['peak_mib']:>10.1f}{r['floor_seconds']:>9.2f}"
-            f"{r['floor_queries'] / r['entries']:>12.2f}{r['seconds'] / r['floor_seconds']:>9.2f}",
+            f"{r['size']:<18}{entries:>9}{r['attendances']:>8}{r['seconds']:>9.1f}"
+            f"{entries / r['seconds']:>11.0f}{1000 * r['seconds'] / entries:>7.2f}"
+            f"{r['queries'] / entries:>11.2f}{r['api_calls']:>11}{r['peak_mib']:>9.0f}"
+            + (
+                f"{floor['seconds']:>9.1f}{r['seconds'] / floor['seconds']:>9.2f}"
+                if floor
+                else f"{'n/a':>9}{'n/a':>9}"
+            ),
             flush=True,
         )
-    print("RSS MiB is the process's peak resident memory after the sync of that size.")
+    print(
+        "RSS MiB is the peak resident memory of the process that ran the pull; s/1k is seconds "
+        "per thousand entries; the floor is one hr.attendance.create() of the same attendances."
+    )
 
 
 if __name__ == "__main__":

@@ -88,6 +88,10 @@ class Listing:
     rows: list
     read_at: object
     pages: int
+    # A read that stopped at a number of rows is `truncated`; `end` is then the instant
+    # before which its rows are complete.
+    truncated: bool = False
+    end: object = None
 
 
 class JitteredRetry(Retry):
@@ -285,7 +289,7 @@ class JibbleClient:
 
     # Lists
 
-    def list(self, base_url, resource, params=None):
+    def list(self, base_url, resource, params=None, max_rows=None):
         """Every row of an OData list, read so that no row is lost to paging.
 
         A `@odata.nextLink` is followed when Jibble sends one. Otherwise pages are asked with
@@ -293,11 +297,13 @@ class JibbleClient:
         it was, rows moved between pages (an entry added, edited or deleted meanwhile) and
         the list is read again rather than risk a skipped row. Only an empty page ends it:
         a page shorter than `$top` proves nothing, as Jibble may cap pages without saying.
+        With `max_rows` the read may stop after that many rows (`Listing.end` is then set by
+        the caller that knows how the list is ordered).
         """
         url = f"{base_url.rstrip('/')}/{resource}"
         query = {**(params or {}), "$top": self.config.page_size}
         for _attempt in range(LIST_ATTEMPTS):
-            listing = self._read_pages(url, query, resource)
+            listing = self._read_pages(url, query, resource, max_rows)
             if listing:
                 return listing
         raise JibbleUnavailable(
@@ -306,7 +312,7 @@ class JibbleClient:
             detail=f"{resource} {params}: the row that ended a page moved {LIST_ATTEMPTS} times",
         )
 
-    def _read_pages(self, url, query, resource):
+    def _read_pages(self, url, query, resource, max_rows=None):
         """One pass over a list; None when rows moved between pages."""
         rows, pages, read_at, followed_link = [], 0, None, False
         page_url, page_query, overlap, largest = url, query, 0, 0
@@ -339,6 +345,8 @@ class JibbleClient:
                 page = page[1:]
             rows.extend(page)
             largest = max(largest, len(page) + overlap)
+            if max_rows and len(rows) >= max_rows and page:
+                return Listing(rows, read_at, pages, truncated=True)
             if isinstance(next_link, str) and next_link:
                 page_url, page_query, followed_link = next_link, None, True
             elif followed_link or not page:
@@ -367,18 +375,25 @@ class JibbleClient:
             if isinstance(row, dict) and isinstance(row.get("id"), str)
         }
 
-    def time_entries(self, start, end):
-        """Every entry whose instant is in [start, end), archived ones included, oldest first."""
+    def time_entries(self, start, end, max_rows=None):
+        """Every entry whose instant is in [start, end), archived ones included, oldest first.
+
+        With `max_rows` the read may stop early, at the instant of the last row it reached:
+        `Listing.end` then says where the rows end (rows of that instant are left to the next
+        read), so that a batch holds a bounded number of entries however busy the window.
+        """
         if not self.time_filter_refused:
             window = (
                 f"time ge {format_odata_datetime(start)} and time lt {format_odata_datetime(end)}"
             )
             try:
-                return self.list(
+                listing = self.list(
                     self.config.time_tracking_url,
                     "TimeEntries",
                     {"$filter": window, "$orderby": "time asc"},
+                    max_rows,
                 )
+                return self._cut(listing, start, end, max_rows)
             except JibbleRefused as error:
                 if error.status != 400:
                     raise
@@ -393,12 +408,29 @@ class JibbleClient:
                 "$orderby": "time asc",
             },
         )
-        naive_start, naive_end = _naive_utc(start), _naive_utc(end)
+        listing = self._cut(listing, start, end, max_rows)
+        naive_start, naive_end = _naive_utc(start), _naive_utc(listing.end or end)
         return Listing(
             [row for row in listing.rows if _in_window(row, naive_start, naive_end)],
             listing.read_at,
             listing.pages,
+            listing.truncated,
+            listing.end,
         )
+
+    def _cut(self, listing, start, end, max_rows):
+        """A read stopped at `max_rows` ends before the instant of its last row (rows of that
+        instant may go on in the next page); one that could not be cut is read whole."""
+        if not listing.truncated:
+            return listing
+        try:
+            cut = parse_instant(listing.rows[-1]["time"])
+        except (KeyError, TypeError, ValueError):
+            cut = None
+        if cut is None or cut <= _naive_utc(start):
+            return self.time_entries(start, end) if max_rows else listing
+        kept = [row for row in listing.rows if not _at_or_after(row, cut)]
+        return Listing(kept, listing.read_at, listing.pages, True, cut)
 
     def time_entry(self, entry_id):
         """The entry with this id as Jibble has it now (a one-row list), or an empty list."""
@@ -422,6 +454,13 @@ def _naive_utc(value):
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     return value
+
+
+def _at_or_after(row, instant):
+    try:
+        return parse_instant(row["time"]) >= instant
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _in_window(row, start, end):

@@ -6,7 +6,7 @@ import pytz
 
 from odoo import api, fields, models
 
-DEFAULT_BATCH_HOURS = 168
+DEFAULT_BATCH_HOURS = 720
 QUICK_MARGIN = timedelta(minutes=5)
 # A scheduled deep re-read runs at most once in this long, whatever triggers its cron.
 DEEP_RUN_INTERVAL = timedelta(hours=20)

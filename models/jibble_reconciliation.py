@@ -126,7 +126,7 @@ class JibbleReconciliation(models.Model):
                           AND b.entry_type = 'In' AND b.is_active AND b.time >= s.time
                    ), %s) - s.time)) / 3600
               FROM jibble_time_entry s
-             WHERE s.entry_type = 'StartBreak' AND s.is_active AND NOT s.is_overridden
+             WHERE s.entry_type = 'StartBreak' AND s.is_active AND s.is_overridden IS NOT TRUE
                AND s.belongs_to_date BETWEEN %s AND %s AND s.person_id = ANY(%s)
              GROUP BY 1, 2
             """,

@@ -26,6 +26,7 @@ NAMES_VALIDITY = timedelta(hours=6)
 NAMES_RETRY = timedelta(minutes=10)
 CONFLICT_RETRY_DELAY = timedelta(seconds=30)
 BUSY_RETRY_DELAY = timedelta(minutes=5)
+DEFAULT_BATCH_ENTRIES = 20000
 DEEP_CRON = "jibble_connector.ir_cron_jibble_deep_resync"
 OPERATIONS = {"catch_up": "pull", "quick": "quick_pull", "deep": "deep_pull"}
 HELD_RETRY_CHUNK = 200
@@ -96,7 +97,11 @@ class JibbleSyncService(models.AbstractModel):
     def _read_window(self, client, window):
         """Everything Jibble says about a window. A stored entry the read does not list is
         read again by its id: it may have been deleted, or moved to another window."""
-        listing = client.time_entries(window.start, window.end)
+        cap = self.env["jibble.config"]._int_param("sync_batch_entries", DEFAULT_BATCH_ENTRIES)
+        listing = client.time_entries(window.start, window.end, max_rows=cap)
+        if listing.end:
+            # A busy window: this batch ends where the read stopped, the next one goes on.
+            window.end, window.remaining = listing.end, max(window.remaining, 1)
         rows = listing.rows
         if window.people:
             rows = [

@@ -126,7 +126,8 @@ class ResConfigSettings(models.TransientModel):
         string="Batch Size (hours)",
         config_parameter="jibble_connector.sync_batch_hours",
         default=DEFAULT_BATCH_HOURS,
-        help="A pull works through Jibble time in slices of this many hours, committing each.",
+        help="A pull works through Jibble time in slices of at most this many hours and 20,000 "
+        "entries, committing each.",
     )
     jibble_paid_breaks = fields.Boolean(
         string="Paid Breaks",

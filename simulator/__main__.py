@@ -5,7 +5,7 @@ import random
 import signal
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from .dataset import generate_dataset
 from .server import JibbleSimulator
@@ -17,6 +17,7 @@ def main(argv=None):
     parser.add_argument("--people", type=int, default=30)
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--start-date", help="first day of the data, YYYY-MM-DD")
     parser.add_argument("--client-id", default="sim-client")
     parser.add_argument("--client-secret", default="sim-secret")
     parser.add_argument("--token-ttl", type=int, default=3600, help="expires_in of tokens")
@@ -47,7 +48,10 @@ def main(argv=None):
         refuse_time_filter=args.refuse_time_filter,
     )
     emails = [email for email in args.match_emails.split(",") if email]
-    dataset = generate_dataset(args.people, args.days, seed=args.seed, match_emails=emails)
+    start = date.fromisoformat(args.start_date) if args.start_date else None
+    dataset = generate_dataset(
+        args.people, args.days, start_date=start, seed=args.seed, match_emails=emails
+    )
     simulator.load(dataset)
     simulator.start()
     print(f"Jibble simulator on {simulator.base_url}", flush=True)

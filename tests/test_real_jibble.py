@@ -143,6 +143,27 @@ class TestJibbleAsItIs(SimulatorCase):
         self.assertEqual(len(self.attendances(self.employee)), 10)
         self.assertEqual(self.env["jibble.time.entry"].search_count([]), 20)
 
+    def test_a_busy_window_is_read_in_bounded_batches_and_loses_nothing(self):
+        self.params.set_param("jibble_connector.sync_batch_entries", 7)
+        self.simulator.max_page_size = 5
+        others = [self.person_with_employee(f"Busy {n}") for n in range(2)]
+        for person, _employee in [(self.ada, self.employee), *others]:
+            for hour in range(8, 13):
+                self.simulator.add_time_entry(person["id"], "In", self.at(hour))
+                self.simulator.add_time_entry(person["id"], "Out", self.at(hour + 0.5))
+        logs = self.pull()
+        day_zero = [log for log in logs if log.received_count]
+        self.assertGreaterEqual(len(day_zero), 3, "the day was read in several batches")
+        self.assertLessEqual(max(log.received_count for log in logs), 10, "two pages at most")
+        self.assertEqual(self.env["jibble.time.entry"].search_count([("is_active", "=", True)]), 30)
+        for _person, employee in [(self.ada, self.employee), *others]:
+            self.assertEqual(len(self.attendances(employee)), 5)
+        self.params.set_param("jibble_connector.sync_cursor", False)
+        again = self.pull()
+        self.assertEqual(
+            [self.total(again, name) for name in ("created", "updated", "deleted")], [0, 0, 0]
+        )
+
     def test_an_unreadable_value_holds_that_entry_and_the_rest_is_applied(self):
         self.simulator.add_time_entry(self.ada["id"], "In", self.at(8))
         self.simulator.add_time_entry(self.ada["id"], "Out", self.at(12))
