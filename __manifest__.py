@@ -6,8 +6,6 @@
     "website": "https://github.com/jibble-connector/jibble_connector",
     "author": "Jibble Connector team",
     "license": "LGPL-3",
-    "application": False,
-    "installable": True,
     "depends": ["hr_attendance"],
     "external_dependencies": {"python": ["requests", "cryptography"]},
     "data": [

@@ -51,7 +51,7 @@ def configure(env, simulator, start):
     config._store_secret("client_secret", simulator.client_secret)
 
 
-def floor_values(env, dataset, employee_by_person):
+def floor_values(dataset, employee_by_person):
     """The attendances the sync should create, planned here without the connector's store."""
     from odoo.addons.jibble_connector.jibble.entries import parse_entry  # noqa: PLC0415
     from odoo.addons.jibble_connector.jibble.planning import (  # noqa: PLC0415
@@ -129,7 +129,7 @@ class RemoteSimulator:
         self.process.wait(timeout=30)
 
 
-def sync_in_worker(database, path, simulator, start):
+def sync_in_worker(database, path, simulator, start, deep_days=0):
     """Run the pull in a fresh process; returns its figures."""
     answer = subprocess.run(
         [
@@ -142,6 +142,7 @@ def sync_in_worker(database, path, simulator, start):
                     "path": path,
                     "start": str(start),
                     "port": simulator.port,
+                    "deep_days": deep_days,
                 }
             ),
         ],
@@ -197,26 +198,52 @@ def worker(arguments):
         attendances = env["hr.attendance"].search_count([("jibble_entry_id", "!=", False)])
         entries = env["jibble.time.entry"].search_count([])
         pages = sum(env["jibble.sync.log"].search([("operation", "=", "pull")]).mapped("api_calls"))
-    print(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "queries": queries,
-                "attendances": attendances,
-                "stored_entries": entries,
-                "logged_api_calls": pages,
-                "peak_mib": peak_rss_mib(),
-                "rss_before_mib": rss_before,
-            }
-        )
-    )
+        figures = {
+            "seconds": seconds,
+            "queries": queries,
+            "attendances": attendances,
+            "stored_entries": entries,
+            "logged_api_calls": pages,
+            "peak_mib": peak_rss_mib(),
+            "rss_before_mib": rss_before,
+        }
+        if arguments.get("deep_days"):
+            figures["deep"] = deep_re_read(env, arguments["deep_days"])
+    print(json.dumps(figures))
+
+
+def deep_re_read(env, days):
+    """The deep re-read of the last `days`, nothing having changed since the pull."""
+    cr = env.cr
+    config = env["jibble.config"]
+    config._set_param("deep_resync_days", days)
+    config._set_param("deep_last_done", False)
+    cr.commit()
+    cr.execute("SELECT now() at time zone 'utc'")
+    before = cr.fetchone()[0]
+    queries, started = cr.sql_log_count, time.perf_counter()
+    env["jibble.sync.service"]._sync_all(kind="deep")
+    seconds, queries = time.perf_counter() - started, cr.sql_log_count - queries
+    env.flush_all()
+    cr.execute("SELECT count(*) FROM hr_attendance WHERE write_date > %s", [before])
+    written = cr.fetchone()[0]
+    logs = env["jibble.sync.log"].search([("operation", "=", "deep_pull")])
+    reconcile = env["jibble.sync.log"].search([("operation", "=", "reconcile")], limit=1)
+    return {
+        "seconds": seconds,
+        "queries": queries,
+        "api_calls": sum(logs.mapped("api_calls")),
+        "attendance_writes": written,
+        "received": sum(logs.mapped("received_count")),
+        "reconciliation": reconcile.status,
+    }
 
 
 def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_size(path, people, days, with_floor):
+def run_size(path, people, days, with_floor, deep=False):
     from odoo import api  # noqa: PLC0415
 
     start = date.today() - timedelta(days=days + 1)
@@ -234,9 +261,7 @@ def run_size(path, people, days, with_floor):
                     [{"name": person["fullName"]} for person in dataset["people"]]
                 )
                 person_ids = [person["id"] for person in dataset["people"]]
-                values = floor_values(
-                    env, dataset, dict(zip(person_ids, employees.ids, strict=True))
-                )
+                values = floor_values(dataset, dict(zip(person_ids, employees.ids, strict=True)))
                 env.flush_all()
                 queries, started = cr.sql_log_count, time.perf_counter()
                 env["hr.attendance"].create(values)
@@ -248,8 +273,10 @@ def run_size(path, people, days, with_floor):
                 }
                 cr.rollback()
         calls_before = simulator.requests()
-        result = sync_in_worker(database, path, simulator, start)
+        result = sync_in_worker(database, path, simulator, start, days if deep else 0)
         result["api_calls"] = simulator.requests() - calls_before - 1
+        if result.get("deep"):
+            result["api_calls"] -= result["deep"]["api_calls"]
     finally:
         simulator.stop()
     result.update(size=f"{people} x {days} days", floor=floor)
@@ -261,6 +288,11 @@ def main():
     parser.add_argument("--sizes", default="100x20,500x20")
     parser.add_argument(
         "--no-floor-above", type=int, default=60000, help="people x days x 6 above which no floor"
+    )
+    parser.add_argument(
+        "--deep",
+        action="store_true",
+        help="after the pull, time a deep re-read of all its days (nothing changed)",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -275,7 +307,7 @@ def main():
     )
     for size in args.sizes.split(","):
         people, days = (int(n) for n in size.split("x"))
-        r = run_size(path, people, days, people * days * 6 <= args.no_floor_above)
+        r = run_size(path, people, days, people * days * 6 <= args.no_floor_above, args.deep)
         entries = r["stored_entries"]
         floor = r["floor"]
         print(
@@ -289,6 +321,16 @@ def main():
             ),
             flush=True,
         )
+        if r.get("deep"):
+            deep = r["deep"]
+            print(
+                f"  deep re-read of those {days} days, nothing changed: {deep['seconds']:.1f} s"
+                f" ({deep['seconds'] / r['seconds']:.2f}x the first pull),"
+                f" {deep['queries'] / max(deep['received'], 1):.2f} SQL/entry,"
+                f" {deep['api_calls']} API calls, {deep['attendance_writes']} attendance writes,"
+                f" reconciliation {deep['reconciliation']}",
+                flush=True,
+            )
     print(
         "RSS MiB is the peak resident memory of the process that ran the pull; s/1k is seconds "
         "per thousand entries; the floor is one hr.attendance.create() of the same attendances."

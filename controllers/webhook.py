@@ -1,6 +1,5 @@
 """POST /jibble/webhook: verify, store, answer. Applying is the inbox's job."""
 
-import logging
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -12,8 +11,6 @@ from odoo.modules.registry import Registry
 from ..jibble.events import EventRefused, parse_event
 from ..jibble.secret_box import SecretKeyError
 from ..jibble.signature import SignatureError, verify_signature
-
-_logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 REFUSAL_LOG_INTERVAL = timedelta(minutes=1)

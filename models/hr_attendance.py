@@ -113,9 +113,10 @@ class HrAttendance(models.Model):
             "sync_status": "synced",
             "jibble_sync_message": False,
         }
-        for jibble_field, moment, field_name in self.env["jibble.field.mapping"]._active_mappings():
+        Mapping = self.env["jibble.field.mapping"]
+        for jibble_field, moment, field_name in Mapping._active_mappings():
             entry = start if moment == "in" else end
-            value = entry._mapped_value(jibble_field) if entry else False
+            value = Mapping._value_of(entry, jibble_field) if entry else False
             if self._fields[field_name].type in ("char", "text") and value not in (False, None):
                 value = str(value)
             values[field_name] = value if value is not None else False

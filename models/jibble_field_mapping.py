@@ -62,7 +62,6 @@ class JibbleFieldMapping(models.Model):
     )
     attendance_field_id = fields.Many2one(
         "ir.model.fields",
-        string="Attendance Field",
         required=True,
         ondelete="cascade",
         domain=[("model", "=", "hr.attendance"), ("store", "=", True)],
@@ -123,3 +122,32 @@ class JibbleFieldMapping(models.Model):
             (mapping.jibble_field, mapping.moment, mapping.attendance_field_id.name)
             for mapping in mappings
         )
+
+    @api.model
+    def _extras_of(self, parsed):
+        """What the active mappings need of a parsed entry beyond the fields kept anyway."""
+        wanted = {key for key, _moment, _name in self._active_mappings()}
+        kept = {key: value for key, value in (parsed.extras or {}).items() if key in wanted}
+        return kept or False
+
+    @api.model
+    def _value_of(self, entry, jibble_field):
+        """The value of a Jibble field of a stored entry."""
+        stored = {
+            "note": entry.note,
+            "clientType": entry.client_type,
+            "kioskId": entry.kiosk_id,
+            "activity": entry.activity,
+            "project": entry.project,
+            "location": entry.location,
+            "activityId": entry.activity_id,
+            "projectId": entry.project_id,
+            "locationId": entry.location_id,
+            "localTime": entry.local_time,
+            "latitude": entry.latitude,
+            "longitude": entry.longitude,
+            "belongsToDate": entry.belongs_to_date,
+        }
+        if jibble_field in stored:
+            return stored[jibble_field]
+        return (entry.extra_values or {}).get(jibble_field, False)

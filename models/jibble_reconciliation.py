@@ -24,8 +24,8 @@ class JibbleReconciliation(models.Model):
     person_name = fields.Char(string="Person", readonly=True)
     employee_id = fields.Many2one("hr.employee", readonly=True, index=True)
     day = fields.Date(required=True, readonly=True, index=True)
-    jibble_hours = fields.Float(string="Jibble Hours", readonly=True, digits=(16, 4))
-    odoo_hours = fields.Float(string="Odoo Hours", readonly=True, digits=(16, 4))
+    jibble_hours = fields.Float(readonly=True, digits=(16, 4))
+    odoo_hours = fields.Float(readonly=True, digits=(16, 4))
     difference = fields.Float(readonly=True, digits=(16, 4), help="Odoo hours minus Jibble hours.")
     differs = fields.Boolean(
         readonly=True, index=True, help="The hours differ by more than a minute."

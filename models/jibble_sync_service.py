@@ -1,5 +1,4 @@
 import json
-import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -14,8 +13,6 @@ from ..jibble.client import JibbleError
 from ..jibble.entries import FROM_PULL, EntryError, News, parse_entry
 from . import transaction
 from .jibble_config import JibbleNotReady
-
-_logger = logging.getLogger(__name__)
 
 NAMED_RESOURCES = (
     ("Activities", "activity_id"),

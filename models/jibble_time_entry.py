@@ -53,9 +53,9 @@ class JibbleTimeEntry(models.Model):
         readonly=True,
         help="Off once Jibble archived or deleted the entry.",
     )
-    break_id = fields.Char(string="Break", readonly=True)
+    break_id = fields.Char(readonly=True)
     client_type = fields.Char(readonly=True)
-    kiosk_id = fields.Char(string="Kiosk", readonly=True)
+    kiosk_id = fields.Char(readonly=True)
     activity_id = fields.Char(string="Activity ID", readonly=True)
     project_id = fields.Char(string="Project ID", readonly=True)
     location_id = fields.Char(string="Location ID", readonly=True)
@@ -129,37 +129,8 @@ class JibbleTimeEntry(models.Model):
             "latitude": parsed.latitude or 0.0,
             "longitude": parsed.longitude or 0.0,
             "note": parsed.note or False,
-            "extra_values": self._mapped_extras(parsed),
+            "extra_values": self.env["jibble.field.mapping"]._extras_of(parsed),
         }
-
-    @api.model
-    def _mapped_extras(self, parsed):
-        wanted = {
-            key for key, _moment, _name in self.env["jibble.field.mapping"]._active_mappings()
-        }
-        kept = {key: value for key, value in (parsed.extras or {}).items() if key in wanted}
-        return kept or False
-
-    def _mapped_value(self, jibble_field):
-        """The value of a Jibble field of this entry, for a field mapping."""
-        stored = {
-            "note": self.note,
-            "clientType": self.client_type,
-            "kioskId": self.kiosk_id,
-            "activity": self.activity,
-            "project": self.project,
-            "location": self.location,
-            "activityId": self.activity_id,
-            "projectId": self.project_id,
-            "locationId": self.location_id,
-            "localTime": self.local_time,
-            "latitude": self.latitude,
-            "longitude": self.longitude,
-            "belongsToDate": self.belongs_to_date,
-        }
-        if jibble_field in stored:
-            return stored[jibble_field]
-        return (self.extra_values or {}).get(jibble_field, False)
 
     def _changes(self, values):
         """The values that differ from what the row holds, compared as the fields store them."""

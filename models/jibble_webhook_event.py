@@ -1,5 +1,4 @@
 import json
-import logging
 import time
 import traceback
 from datetime import datetime, timedelta
@@ -12,8 +11,6 @@ from odoo.tools import mute_logger
 from ..jibble.entries import FROM_EVENT, News, parse_entry
 from . import transaction
 from .jibble_time_entry import HELD_STATES
-
-_logger = logging.getLogger(__name__)
 
 EVENT_STATES = [
     ("received", "Received"),

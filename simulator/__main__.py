@@ -76,7 +76,7 @@ def main(argv=None):
                     f"webhook {entry['type']} for {person['fullName']}: HTTP {status} {answer}",
                     flush=True,
                 )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # pylint: disable=except-pass  # Ctrl-C is how it is stopped
         pass
     simulator.stop()
     return 0

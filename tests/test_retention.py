@@ -67,3 +67,32 @@ class TestRetention(TransactionCase):
         week_old = self.log("pull", "success", datetime.now() - timedelta(days=7))
         self.Log._cron_purge()
         self.assertFalse(week_old.exists())
+
+    def test_a_thousand_unresolved_failures_do_not_stall_the_purge(self):
+        """Purging used to look at the 1,000 oldest rows and keep the unresolved failures:
+        behind 1,000 of them, nothing older was ever removed."""
+        entry = self.env["jibble.time.entry"].create(
+            {
+                "entry_id": "held-forever",
+                "person_id": "p",
+                "entry_type": "In",
+                "time": self.old,
+                "state": "conflict",
+            }
+        )
+        self.Log.create(
+            [
+                {
+                    "operation": "apply",
+                    "status": "failed",
+                    "message": f"conflict {n}",
+                    "start": self.old - timedelta(days=30),
+                    "jibble_entry_id": entry.entry_id,
+                }
+                for n in range(1000)
+            ]
+        )
+        behind = self.log("pull", "success", self.old)
+        self.Log._cron_purge()
+        self.assertFalse(behind.exists())
+        self.assertEqual(self.Log.search_count([("jibble_entry_id", "=", entry.entry_id)]), 1000)
