@@ -229,7 +229,7 @@ class ResConfigSettings(models.TransientModel):
         last = (
             self.env["jibble.sync.log"]
             .sudo()
-            .search([("operation", "in", ("pull", "quick_pull"))], limit=1)
+            .search([("operation", "in", ("pull", "quick_pull", "deep_pull"))], limit=1)
         )
         summary = (
             _("Never")

@@ -128,9 +128,17 @@ class TestLateCorrections(SimulatorCase):
             )
         return self.env["jibble.resync.wizard"].with_user(self.manager).create(values)
 
-    def test_the_wizard_reaches_an_older_correction_and_nothing_outside_its_period(self):
-        self.correct_in_jibble()
+    def test_the_wizard_reaches_older_corrections_and_nothing_outside_its_period(self):
+        sim, person = self.simulator, self.ada["id"]
+        old_afternoon = sim.add_time_entry(person, "In", self.ago(40, 13))
+        sim.add_time_entry(person, "Out", self.ago(40, 14))
+        self.config._set_param("sync_cursor", False)
+        self.pull()
         self.config._set_param("deep_last_done", self.naive_ago(0, 0))
+        self.correct_in_jibble()
+        sim.archive_time_entry(old_afternoon["id"])
+        sim.add_time_entry(person, "In", self.ago(40, 18))
+        sim.add_time_entry(person, "Out", self.ago(40, 19))
         day = self.naive_ago(40, 0).date()
         cron = self.env.ref("jibble_connector.ir_cron_jibble_deep_resync")
         triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
@@ -144,16 +152,27 @@ class TestLateCorrections(SimulatorCase):
             self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), triggers + 1
         )
         logs = self.deep()
-        self.assertIn(
-            (self.naive_ago(40, 8), self.naive_ago(40, 12.5)), self.intervals(self.employee)
+        day_forty = [
+            interval
+            for interval in self.intervals(self.employee)
+            if interval[0].date() == self.naive_ago(40, 0).date()
+        ]
+        self.assertEqual(
+            day_forty,
+            [
+                (self.naive_ago(40, 8), self.naive_ago(40, 12.5)),
+                (self.naive_ago(40, 18), self.naive_ago(40, 19)),
+            ],
+            "an edit, an archive and a new entry 40 days back",
         )
         self.assertIn(
             (self.naive_ago(20, 13), self.naive_ago(20, 17)),
             self.day_twenty(),
             "a correction outside the period is untouched",
         )
+        pulls = logs.filtered(lambda log: log.operation == "deep_pull")
         self.assertEqual(
-            self.total(logs.filtered(lambda log: log.operation == "deep_pull"), "updated"), 1
+            [self.total(pulls, name) for name in ("created", "updated", "deleted")], [1, 1, 1]
         )
 
     def test_the_wizard_refuses_a_reversed_or_too_long_period(self):

@@ -39,8 +39,10 @@ class TestJibbleAsItIs(SimulatorCase):
         after_break = self.attendances(self.employee)[1]
         self.assertEqual(after_break.jibble_activity, "Support")
         self.assertAlmostEqual(sum(self.attendances(self.employee).mapped("worked_hours")), 8.5)
-        states = self.env["jibble.time.entry"].search([]).mapped("state")
-        self.assertEqual(set(states), {"applied"})
+        entries = self.env["jibble.time.entry"].search([])
+        self.assertEqual(set(entries.mapped("state")), {"applied"})
+        self.assertEqual(entries.mapped("employee_id"), self.employee)
+        self.assertEqual(entries.mapped("attendance_id"), self.attendances(self.employee))
 
     def test_paid_breaks_keep_one_attendance_across_the_break(self):
         self.params.set_param("jibble_connector.paid_breaks", True)

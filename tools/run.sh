@@ -96,6 +96,14 @@ env.cr.commit()
 linked = env["hr.employee"].search_count([("jibble_user_id", "!=", False)])
 attendances = env["hr.attendance"].search_count([("jibble_entry_id", "!=", False)])
 print(f"[jibble] first sync done: {linked} employees linked, {attendances} attendances from Jibble")
+# The nightly deep re-read, once now, so that Jibble vs Odoo Hours has the demo's days.
+config._set_param("deep_resync_days", 15)
+config._set_param("deep_last_done", False)
+env["jibble.sync.service"]._sync_all("manual", "deep")
+env.cr.commit()
+differing = env["jibble.reconciliation"].search_count([("differs", "=", True)])
+checked = env["jibble.reconciliation"].search_count([])
+print(f"[jibble] reconciliation: {checked} person-days compared, {differing} differ")
 PY
 
 cat <<EOF
@@ -106,6 +114,7 @@ cat <<EOF
     Attendances > Overview                attendances split at breaks, their Jibble activity,
                                           filter "Closed automatically by Jibble"
     Attendances > Jibble > Time Entries   entries held back (whom to link, conflicts)
+    Attendances > Jibble > Jibble vs Odoo Hours   Jibble's tracked time against Odoo's
     Settings > Attendances > Jibble       Last sync, Test connection, Sync now, Match employees
   The quick pull runs every 2 minutes and the simulator sends a signed webhook event every
   30 seconds. The secrets are sealed with the key in $DEMO_CONF. Ctrl-C stops everything.
