@@ -247,14 +247,22 @@ def set_mode(registry, mode):
 
 
 def set_inbox_cron(registry, active):
-    """Pause or wake the cron that applies queued events."""
+    """Pause or wake the cron that applies queued events (once its running batch is done)."""
     from odoo import api  # noqa: PLC0415
+    from odoo.exceptions import UserError  # noqa: PLC0415
 
-    with registry.cursor() as cr:
-        cron = api.Environment(cr, 1, {}).ref("jibble_connector.ir_cron_jibble_webhook_retry")
-        cron.active = active
-        if active:
-            cron._trigger()
+    for _attempt in range(600):
+        try:
+            with registry.cursor() as cr:
+                env = api.Environment(cr, 1, {})
+                cron = env.ref("jibble_connector.ir_cron_jibble_webhook_retry")
+                cron.active = active
+                if active:
+                    cron._trigger()
+            return
+        except UserError:
+            time.sleep(0.5)
+    raise SystemExit("the inbox cron stayed busy")
 
 
 def wait_for_inbox(registry, timeout=600):

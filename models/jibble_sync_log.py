@@ -104,8 +104,7 @@ class JibbleSyncLog(models.Model):
                 ("state", "!=", "done"),
             ]
         )
-        for event in events:
-            event._apply(commit=False)
+        events._apply(commit=False)
         entry_ids = retryable.filtered(lambda log: log.operation == "apply").mapped(
             "jibble_entry_id"
         )

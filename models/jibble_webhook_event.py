@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import psycopg2
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import mute_logger
 
 from ..jibble.entries import FROM_EVENT, News, parse_entry
@@ -104,70 +105,100 @@ class JibbleWebhookEvent(models.Model):
         return people
 
     def _apply(self, commit=True):
-        """Apply one event as one unit of work; returns its state. `commit=False` when a
-        person asked for it: their request's transaction is kept."""
-        self.ensure_one()
-        Log = self.env["jibble.sync.log"]
+        """Apply these events as one unit of work (models/transaction.py): each event's news
+        is stored by its handler, then the people they touch are planned together, so that a
+        backlog costs one batch of attendance writes, not one per event. Returns the state of
+        the last event. `commit=False` when a person asked for it: their request's
+        transaction is kept."""
+        if not self:
+            return False
         started, clock = fields.Datetime.now(), time.monotonic()
-        data = json.loads(self.payload or "null") or {}
-        transaction.start_unit(self.env, self._people(data), commit=commit)
-        attempt = self.attempts + 1
+        payloads = {event: json.loads(event.payload or "null") or {} for event in self}
+        people = set().union(*(event._people(data) for event, data in payloads.items()))
+        transaction.start_unit(self.env, people, commit=commit)
+        affected, failures = {}, {}
+        for event, data in payloads.items():
+            try:
+                with self.env.cr.savepoint():
+                    handler = getattr(event, self._handlers()[event.event_type])
+                    affected[event] = handler(data, event._news()) or {}
+            except Exception:  # noqa: BLE001 - a failure of any kind keeps the event
+                failures[event] = traceback.format_exc(limit=8)
+        self._apply_affected(affected, failures)
+        entries = self.env["jibble.time.entry"].search(
+            [("entry_id", "in", [e for e in self.mapped("jibble_entry_id") if e])]
+        )
+        by_entry = {entry.entry_id: entry for entry in entries}
+        duration = (time.monotonic() - clock) / len(self)
+        self.env["jibble.sync.log"].create(
+            [
+                event._outcome(by_entry.get(event.jibble_entry_id), failures.get(event))
+                | {"start": started, "end": fields.Datetime.now(), "duration": duration}
+                for event in self
+            ]
+        )
+        return self[-1:].state
+
+    def _apply_affected(self, affected, failures):
+        """Plan everyone the events touch at once; when that fails as a whole, event by event,
+        so that only the events whose change fails are kept for a retry."""
+        Apply = self.env["jibble.apply"]
+        merged = {}
+        for more in affected.values():
+            for person_id, since in more.items():
+                merged[person_id] = min(since, merged.get(person_id, since))
         try:
             with self.env.cr.savepoint():
-                handler = getattr(self, self._handlers()[self.event_type])
-                entry = handler(data, self._news())
-        except Exception as error:  # noqa: BLE001 - a failure of any kind keeps the event
-            self._schedule_retry(attempt, "failed", f"{type(error).__name__}: {error}")
-            Log._record(
-                "webhook",
-                "failed",
-                _("Webhook event %s could not be applied; it will be retried.", self.event_id),
-                trigger="webhook",
-                start=started,
-                duration=time.monotonic() - clock,
-                jibble_event_id=self.event_id,
-                jibble_entry_id=self.jibble_entry_id,
-                received_count=1,
-                failed_count=1,
-                detail=traceback.format_exc(limit=8),
-            )
-            return self.state
+                Apply._apply_people(merged, "webhook")
+            return
+        except Exception:  # noqa: BLE001 - retried event by event just below
+            if len(affected) == 1:
+                failures.update(dict.fromkeys(affected, traceback.format_exc(limit=8)))
+                return
+        for event, more in affected.items():
+            try:
+                with self.env.cr.savepoint():
+                    Apply._apply_people(more, "webhook")
+            except Exception:  # noqa: BLE001 - a failure of any kind keeps the event
+                failures[event] = traceback.format_exc(limit=8)
+
+    def _outcome(self, entry, failure):
+        """The event's new state, and the values of its log row."""
+        attempt = self.attempts + 1
+        row = {
+            "operation": "webhook",
+            "trigger": "webhook",
+            "jibble_event_id": self.event_id,
+            "jibble_entry_id": self.jibble_entry_id,
+            "employee_id": entry.employee_id.id if entry else False,
+            "received_count": 1,
+        }
+        if failure:
+            self._schedule_retry(attempt, "failed", failure.strip().splitlines()[-1][:500])
+            message = _("Webhook event %s could not be applied; it will be retried.", self.event_id)
+            return row | {
+                "status": "failed",
+                "message": message,
+                "failed_count": 1,
+                "detail": failure,
+            }
         if entry and entry.state in HELD_STATES:
             reason = entry.state_message or dict(entry._fields["state"].selection)[entry.state]
             self._schedule_retry(attempt, "waiting", reason)
-            status = "partial"
             message = _(
                 "Webhook event %(event)s is kept until it can be applied: %(reason)s",
                 event=self.event_id,
                 reason=reason,
             )
-        else:
-            self.write(
-                {
-                    "state": "done",
-                    "attempts": attempt,
-                    "next_attempt_at": False,
-                    "last_error": False,
-                }
-            )
-            status, message = "success", _("Webhook event %s applied.", self.event_id)
-        Log._record(
-            "webhook",
-            status,
-            message,
-            trigger="webhook",
-            start=started,
-            duration=time.monotonic() - clock,
-            jibble_event_id=self.event_id,
-            jibble_entry_id=self.jibble_entry_id,
-            employee_id=entry.employee_id.id if entry else False,
-            received_count=1,
-            skipped_count=int(status == "partial"),
+            return row | {"status": "partial", "message": message, "skipped_count": 1}
+        self.write(
+            {"state": "done", "attempts": attempt, "next_attempt_at": False, "last_error": False}
         )
-        return self.state
+        return row | {"status": "success", "message": _("Webhook event %s applied.", self.event_id)}
 
     def _handle_time_entry(self, data, news):
-        """A created or updated entry: stored unless newer news is, then applied."""
+        """A created or updated entry: stored unless newer news is. Returns whom to plan
+        again, from when: a handler stores, the inbox applies."""
         Entry = self.env["jibble.time.entry"]
         parsed = parse_entry(data)
         names = self.env["jibble.sync.service"]._known_names()
@@ -177,8 +208,7 @@ class JibbleWebhookEvent(models.Model):
             # A retry: what held the entry back (a colliding attendance) may be gone.
             since = min(stored.time, affected.get(stored.person_id, stored.time))
             affected[stored.person_id] = since
-        self.env["jibble.apply"]._apply_people(affected, "webhook")
-        return stored
+        return affected
 
     def _handle_time_entry_deleted(self, data, news):
         """A deletion may carry the whole entry or only its id; an entry not received yet
@@ -187,15 +217,12 @@ class JibbleWebhookEvent(models.Model):
         stored = Entry.search([("entry_id", "=", data["id"])])
         if not stored:
             person_id = data.get("personId") if isinstance(data.get("personId"), str) else None
-            tombstone = Entry._store_tombstone(data["id"], person_id, news)
-            if tombstone:
-                return tombstone
-            # A pull stored the entry meanwhile: this unit locked nobody, so it may lock now.
-            stored = Entry.search([("entry_id", "=", data["id"])])
-            transaction.lock_people(self.env, stored.mapped("person_id"))
-        affected = stored._mark_deleted(news)
-        self.env["jibble.apply"]._apply_people(affected, "webhook")
-        return stored
+            if Entry._store_tombstone(data["id"], person_id, news):
+                return {}
+            # A pull stored the entry meanwhile, for a person this unit did not lock: the
+            # next attempt finds the entry before it locks.
+            raise UserError(_("The entry arrived while its deletion was being applied."))
+        return stored._mark_deleted(news)
 
     def _schedule_retry(self, attempt, state, reason):
         delay = min(timedelta(minutes=2 ** min(attempt, 10)), MAX_RETRY_DELAY)
@@ -215,7 +242,7 @@ class JibbleWebhookEvent(models.Model):
     @api.model
     def _cron_retry_events(self):
         """Apply queued events, and again those held back or failed, oldest first: one unit
-        and one commit per event."""
+        and one commit per batch."""
         due_domain = [
             ("state", "in", ("received", "waiting", "failed")),
             "|",
@@ -223,9 +250,8 @@ class JibbleWebhookEvent(models.Model):
             ("next_attempt_at", "<=", fields.Datetime.now()),
         ]
         due = self.search(due_domain, order="received_at, id", limit=RETRY_BATCH)
-        for event in due:
-            event._apply()
-            transaction.commit_unit(self.env)
+        due._apply()
+        transaction.commit_unit(self.env)
         remaining = self.search_count(due_domain)
         self.env["ir.cron"]._notify_progress(done=len(due), remaining=remaining)
 
@@ -233,5 +259,4 @@ class JibbleWebhookEvent(models.Model):
         """Apply the selected events again now, from the inbox or the log."""
         self.env["jibble.sync.log"]._check_manager()
         # Entry point: a manager's button; applying writes entries and attendances.
-        for event in self.sudo().filtered(lambda event: event.state != "done"):
-            event._apply(commit=False)
+        self.sudo().filtered(lambda event: event.state != "done")._apply(commit=False)

@@ -1,7 +1,7 @@
 """The connector's transaction policy, written once.
 
-A unit of work is one pull batch, one webhook event, one retry of held entries or one linking
-of people. Each unit:
+A unit of work is one pull batch, one webhook event (or a batch of them in the inbox cron), one
+retry of held entries or one linking of people. Each unit:
 
 1. reads what it needs from Jibble first, while it holds no person lock, so that a slow Jibble
    never holds up a webhook or another person's pull;
@@ -49,6 +49,10 @@ def start_unit(env, person_ids, commit=True, run_lock=False):
     """
     cr = env.cr
     if commit and not in_test():
+        # What this commit saves is safe to lose in a crash (a sender retries an event that
+        # got no answer; a pull reads its window again), so it need not wait for the disk:
+        # the commit that ends the unit does.
+        cr.execute("SET LOCAL synchronous_commit TO OFF")
         # The commit is the point of this function: see the module docstring.
         cr.commit()  # pylint: disable=invalid-commit
         cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
@@ -59,11 +63,7 @@ def start_unit(env, person_ids, commit=True, run_lock=False):
 
 
 def lock_people(env, person_ids):
-    """Step 3 and 4: the people's locks in one sorted statement, then a fresh cache.
-
-    Only `start_unit` calls it, except for a webhook deletion that names no person: it
-    holds no lock when it finds the entry's person, so taking that one later cannot close a
-    cycle."""
+    """Step 3 and 4: the people's locks in one sorted statement, then a fresh cache."""
     keys = sorted({person_key(person_id) for person_id in person_ids if person_id})
     if keys:
         env.cr.execute(

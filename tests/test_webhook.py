@@ -3,6 +3,7 @@ import hmac
 import json
 import time
 from datetime import datetime, timedelta, timezone
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -295,6 +296,59 @@ class TestWebhook(HttpCase):
         self.env["jibble.webhook.event"]._cron_retry_events()
         self.assertEqual(event.state, "done")
         self.assertEqual(self.attendances().check_in, self.at(8, day=2))
+
+    def test_the_inbox_applies_a_batch_and_keeps_only_the_events_that_fail(self):
+        """One unit for the batch; a handler that fails, or a plan that fails for one person,
+        keeps that event alone for a retry."""
+        self.env["ir.config_parameter"].set_param("jibble_connector.webhook_apply_mode", "queue")
+        other = self.env["hr.employee"].create({"name": "Otto", "jibble_user_id": "p-2"})
+        Inbox, Apply = type(self.env["jibble.webhook.event"]), type(self.env["jibble.apply"])
+        handle, apply_people = Inbox._handle_time_entry, Apply._apply_people
+
+        def failing_handler(inbox, data, news):
+            if data["id"] == "in-b3":
+                raise ValueError("handler broke")
+            return handle(inbox, data, news)
+
+        def failing_plan(apply, affected, trigger):
+            if "p-2" in affected:
+                raise ValueError("plan broke for p-2")
+            return apply_people(apply, affected, trigger)
+
+        payloads = [
+            self.event("TimeEntry.Created", self.entry("in-b1", "In", 8, day=1)),
+            self.event("TimeEntry.Created", self.entry("in-b2", "In", 8, person="p-2", day=1)),
+            self.event("TimeEntry.Created", self.entry("in-b3", "In", 8, day=2)),
+        ]
+        for payload in payloads:
+            self.assertEqual(self.post(payload).json()["status"], "queued")
+        events = [self.stored_event(payload) for payload in payloads]
+        with (
+            patch.object(Inbox, "_handle_time_entry", failing_handler),
+            patch.object(Apply, "_apply_people", failing_plan),
+        ):
+            self.env["jibble.webhook.event"]._cron_retry_events()
+        self.assertEqual([event.state for event in events], ["done", "failed", "failed"])
+        self.assertIn("plan broke for p-2", events[1].last_error)
+        self.assertIn("handler broke", events[2].last_error)
+        self.assertEqual(self.attendances().jibble_entry_id, "in-b1")
+        self.assertFalse(self.env["hr.attendance"].search([("employee_id", "=", other.id)]))
+        logs = self.env["jibble.sync.log"].search(
+            [("jibble_event_id", "in", [payload["id"] for payload in payloads])]
+        )
+        self.assertEqual(
+            sorted(logs.mapped("status")), ["failed", "failed", "success"], logs.mapped("message")
+        )
+
+        for event in events[1:]:
+            event.next_attempt_at = utc_now() - timedelta(seconds=1)
+        self.env["jibble.webhook.event"]._cron_retry_events()
+        self.assertEqual([event.state for event in events], ["done", "done", "done"])
+        self.assertEqual(self.attendances().mapped("jibble_entry_id"), ["in-b3", "in-b1"])
+        self.assertEqual(
+            self.env["hr.attendance"].search([("employee_id", "=", other.id)]).jibble_entry_id,
+            "in-b2",
+        )
 
     def test_an_event_applied_on_receipt_is_not_applied_again_by_the_inbox_cron(self):
         payload = self.event("TimeEntry.Created", self.entry("in-r", "In", 8, day=2))
