@@ -19,7 +19,8 @@ from datetime import datetime
 
 from .entries import AUTO_OUT, CLOCK_IN, CLOCK_OUT, START_BREAK
 
-APPLIED, IGNORED, CONFLICT = "applied", "ignored", "conflict"
+APPLIED, IGNORED, CONFLICT, PENDING = "applied", "ignored", "conflict", "pending"
+HELD_OPEN = "Open where this pull batch ends: applied with the batch that reads on."
 # At one instant, what closes comes before what opens.
 _TYPE_ORDER = {CLOCK_OUT: 0, START_BREAK: 0, CLOCK_IN: 1}
 
@@ -135,12 +136,17 @@ def pair_entries(entries, paid_breaks=False):
     return intervals, states
 
 
-def plan_person(entries, attendances, paid_breaks=False):
+def plan_person(entries, attendances, paid_breaks=False, hold_open=False):
     """What to do so that the person's attendances are exactly the intervals of `entries`.
 
     `entries` are the person's entries from a clock-in that opens an interval onwards (older
     attendances are not touched); `attendances` are the person's attendances opened by one of
     those entries.
+
+    With `hold_open` (a pull batch that more batches follow), an interval still open at the
+    end is not created: its entries stay pending, and the batch that reads its end creates
+    the attendance whole, rather than one open attendance closed by a second write (and a
+    second overtime computation, and a check-out line in the chatter) a batch later.
     """
     intervals, states = pair_entries(entries, paid_breaks)
     existing = {attendance.in_entry_id: attendance for attendance in attendances}
@@ -151,6 +157,10 @@ def plan_person(entries, attendances, paid_breaks=False):
         attendance = existing.get(interval.start.entry_id)
         if attendance:
             plan.update.append((attendance.attendance_id, interval))
+        elif hold_open and interval.end is None:
+            for entry_id, state in states.items():
+                if state.interval == interval:
+                    states[entry_id] = EntryState(PENDING, HELD_OPEN)
         else:
             plan.create.append(interval)
     plan.unlink = [

@@ -260,8 +260,14 @@ class HrAttendance(models.Model):
                 ("check_in", "<=", max(instants) + timedelta(days=1)),
             ]
         )
+        if not technical:
+            # Most days have none: spare reading every employee's time zone.
+            return technical
+        absent = technical.employee_id
         worked = {}
         for employee, values_list in values_by_employee.items():
+            if employee not in absent:
+                continue
             zone = pytz.timezone(employee._get_tz())
             worked[employee.id] = {
                 _local_date(instant, zone) + timedelta(days=offset)

@@ -21,8 +21,11 @@ class JibbleApply(models.AbstractModel):
     _description = "Apply Jibble Entries"
 
     @api.model
-    def _apply_people(self, since_by_person, trigger):
-        """Re-plan every person from their clock-in before `since`; returns log counts."""
+    def _apply_people(self, since_by_person, trigger, hold_open=False):
+        """Re-plan every person from their clock-in before `since`; returns log counts.
+
+        `hold_open`: more pull batches follow, so intervals still open are left pending
+        (jibble/planning.py, `plan_person`)."""
         counts = defaultdict(int)
         if not since_by_person:
             return counts
@@ -61,6 +64,7 @@ class JibbleApply(models.AbstractModel):
                 [entry._planning_view() for entry in entries],
                 [existing[e.entry_id] for e in entries if e.entry_id in existing],
                 paid_breaks,
+                hold_open,
             )
             changes, worked[employees[person_id]] = self._changes(
                 plan, entries, attendances, employees[person_id]

@@ -181,7 +181,9 @@ class JibbleSyncService(models.AbstractModel):
                 return 0
         if client.time_filter_refused and not Config._param("time_filter_refused"):
             Config._set_param("time_filter_refused", True)
-        counts = self._store_and_apply(read, names, trigger)
+        # A catch-up batch that more batches follow leaves intervals still open to them.
+        hold_open = kind == "catch_up" and bool(window.remaining)
+        counts = self._store_and_apply(read, names, trigger, hold_open)
         if counts is None:
             Log._record(operation, "skipped", busy, **run)
             return 0
@@ -208,7 +210,7 @@ class JibbleSyncService(models.AbstractModel):
         return window.remaining
 
     @api.model
-    def _store_and_apply(self, read, names, trigger):
+    def _store_and_apply(self, read, names, trigger, hold_open=False):
         """The unit of a pull batch: lock, store what Jibble said, link people, apply.
         Returns the log counts, or None when another pull took over meanwhile."""
         Entry = self.env["jibble.time.entry"]
@@ -230,7 +232,7 @@ class JibbleSyncService(models.AbstractModel):
                 _merge(affected, gone._mark_deleted(news))
         if read.people is not None:
             self.env["jibble.person"]._store_and_link(read.people, trigger)
-        _add(counts, self.env["jibble.apply"]._apply_people(affected, trigger))
+        _add(counts, self.env["jibble.apply"]._apply_people(affected, trigger, hold_open))
         return counts
 
     @api.model

@@ -37,8 +37,9 @@ class JibbleTimeEntry(models.Model):
     _order = "time desc, id desc"
     _rec_name = "entry_id"
 
-    entry_id = fields.Char(string="Jibble Entry", required=True, readonly=True, index=True)
-    person_id = fields.Char(string="Jibble Person", required=True, readonly=True, index=True)
+    # Indexed by the unique constraint below, and by (person_id, time) in `init`.
+    entry_id = fields.Char(string="Jibble Entry", required=True, readonly=True)
+    person_id = fields.Char(string="Jibble Person", required=True, readonly=True)
     person_name = fields.Char(compute="_compute_person", string="Person")
     person_email = fields.Char(compute="_compute_person", string="Email")
     person_code = fields.Char(compute="_compute_person", string="Code")
@@ -95,7 +96,8 @@ class JibbleTimeEntry(models.Model):
     def init(self):
         """Planning reads a person's entries from a time on (`_load_for_planning`): with one
         index on both, that read costs the same whatever the table holds (measured at 200,000
-        entries: 0.2 s for 2,500 people, 9 s with the two single-column indexes alone)."""
+        entries: 0.2 s for 2,500 people, 9 s with the two single-column indexes alone). It
+        serves every search by person too."""
         create_index(
             self.env.cr, "jibble_time_entry_person_time_index", self._table, ["person_id", "time"]
         )
@@ -212,33 +214,22 @@ class JibbleTimeEntry(models.Model):
         columns = list(values_list[0])
         fields_ = [self._fields[name] for name in columns]
         now, uid = fields.Datetime.now(), self.env.uid
-        for start in range(0, len(values_list), INSERT_BATCH):
-            rows = [
-                SQL(
-                    "(%s)",
-                    SQL(", ").join(
-                        [
-                            *(
-                                field.convert_to_column_insert(values[field.name], self)
-                                for field in fields_
-                            ),
-                            uid,
-                            now,
-                            uid,
-                            now,
-                        ]
-                    ),
-                )
-                for values in values_list[start : start + INSERT_BATCH]
-            ]
-            self.env.cr.execute(
-                SQL(
-                    "INSERT INTO jibble_time_entry (%s, create_uid, create_date, write_uid,"
-                    " write_date) VALUES %s",
-                    SQL(", ").join(SQL.identifier(name) for name in columns),
-                    SQL(", ").join(rows),
-                )
+        rows = [
+            (
+                *(field.convert_to_column_insert(values[field.name], self) for field in fields_),
+                uid,
+                now,
+                uid,
+                now,
             )
+            for values in values_list
+        ]
+        insert = SQL(
+            "INSERT INTO %s (%s, create_uid, create_date, write_uid, write_date) VALUES ",
+            SQL.identifier(self._table),
+            SQL(", ").join(SQL.identifier(name) for name in columns),
+        )
+        self.env.cr.execute_values(insert.code + "%s", rows, page_size=INSERT_BATCH)
 
     def _fill_names(self, parsed, names):
         """Names are not news: whatever read brings a name this row lacks, it is taken

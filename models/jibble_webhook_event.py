@@ -39,7 +39,7 @@ class JibbleWebhookEvent(models.Model):
     _order = "received_at desc, id desc"
     _rec_name = "event_id"
 
-    event_id = fields.Char(required=True, readonly=True, index=True)
+    event_id = fields.Char(required=True, readonly=True)  # indexed by its unique constraint
     event_type = fields.Char(required=True, readonly=True)
     occurred_at = fields.Datetime(readonly=True)
     news_key = fields.Char(readonly=True, help="Orders this news against pulls and events.")

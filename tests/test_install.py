@@ -99,3 +99,28 @@ class TestMigrations(TransactionCase):
             {"jibble_client_secret", "jibble_webhook_secret"} & self.columns("res_config_settings")
         )
         self.assertNotIn("observed_seq", self.columns("jibble_time_entry"))
+
+    def indexes(self, table):
+        self.env.cr.execute(
+            "SELECT indexname, regexp_replace(indexdef, '.* USING ', '') FROM pg_indexes"
+            " WHERE tablename = %s",
+            [table],
+        )
+        return dict(self.env.cr.fetchall())
+
+    def test_upgrading_from_18_0_1_1_0_drops_the_indexes_others_cover(self):
+        self.env.cr.execute(
+            "CREATE INDEX jibble_time_entry__entry_id_index ON jibble_time_entry (entry_id);"
+            "CREATE INDEX jibble_time_entry__person_id_index ON jibble_time_entry (person_id);"
+            "CREATE INDEX jibble_webhook_event__event_id_index ON jibble_webhook_event (event_id)"
+        )
+        self.migration("18.0.1.2.0", "post-migrate.py").migrate(self.env.cr, "18.0.1.1.0")
+        for table in ("jibble_time_entry", "jibble_webhook_event"):
+            definitions = list(self.indexes(table).values())
+            self.assertEqual(len(definitions), len(set(definitions)), definitions)
+        entries = self.indexes("jibble_time_entry")
+        self.assertNotIn("jibble_time_entry__person_id_index", entries)
+        self.assertEqual(
+            entries["jibble_time_entry_person_time_index"], 'btree (person_id, "time")'
+        )
+        self.assertEqual(entries["jibble_time_entry_entry_id_unique"], "btree (entry_id)")

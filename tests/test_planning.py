@@ -8,6 +8,7 @@ from ..jibble.planning import (
     APPLIED,
     CONFLICT,
     IGNORED,
+    PENDING,
     Attendance,
     PlanEntry,
     pair_entries,
@@ -260,6 +261,28 @@ class TestPlanning(BaseCase):
         plan = plan_person(break_day(), [])
         self.assertEqual(spans(plan.create), [("in", "break-start"), ("break-end", "out")])
         self.assertEqual((plan.update, plan.unlink), ([], []))
+
+    def test_held_open_interval_is_not_created_and_its_entries_stay_pending(self):
+        entries = [entry("a", "In", 8), entry("b", "Out", 12), entry("c", "In", 13)]
+        plan = plan_person(entries, [], hold_open=True)
+        self.assertEqual(spans(plan.create), [("a", "b")])
+        self.assertEqual(
+            [plan.states[entry_id].state for entry_id in "abc"], [APPLIED, APPLIED, PENDING]
+        )
+        self.assertIsNone(plan.states["c"].interval)
+        self.assertEqual(spans(plan_person(entries, []).create), [("a", "b"), ("c", None)])
+
+    def test_held_open_interval_holds_its_paid_break_too(self):
+        day = [e for e in break_day() if e.entry_id != "out"]
+        plan = plan_person(day, [], paid_breaks=True, hold_open=True)
+        self.assertEqual(plan.create, [])
+        self.assertEqual({state.state for state in plan.states.values()}, {PENDING})
+
+    def test_held_open_keeps_an_existing_open_attendance(self):
+        plan = plan_person([entry("a", "In", 8)], [Attendance(1, "a")], hold_open=True)
+        self.assertEqual([(aid, i.start.entry_id) for aid, i in plan.update], [(1, "a")])
+        self.assertEqual((plan.create, plan.unlink), ([], []))
+        self.assertEqual(plan.states["a"].state, APPLIED)
 
     def test_edited_break_replans_both_intervals(self):
         existing = [Attendance(1, "in"), Attendance(2, "break-end")]

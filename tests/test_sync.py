@@ -3,6 +3,7 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import tagged
 
+from ..jibble.planning import HELD_OPEN
 from ..models import transaction
 from .common import SimulatorCase
 
@@ -297,6 +298,23 @@ class TestSync(SimulatorCase):
             (kai_entry.offset_minutes, kai_entry.belongs_to_date),
             (330, self.day.date() + timedelta(days=1)),
         )
+
+    def test_a_shift_across_two_batches_is_created_once_whole(self):
+        """Batches are a day here: a night shift waits for the batch that reads its end, and
+        a clock-in still open when the whole run ends is applied at its end."""
+        night_in, _night_out = self.work(self.ada, 20, 28)
+        self.simulator.add_time_entry(self.ben["id"], "In", self.at(8, day=3))
+        self.assertTrue(self.service._run_pull_batch("manual"))
+        self.assertFalse(self.attendances(self.ada_employee))
+        held = self.entry(night_in["id"])
+        self.assertEqual((held.state, held.state_message), ("pending", HELD_OPEN))
+        logs = self.pull()
+        attendance = self.attendances(self.ada_employee)
+        self.assertEqual(self.intervals(self.ada_employee), [(self.naive(20), self.naive(28))])
+        self.assertEqual(held.state, "applied")
+        self.assertEqual((self.total(logs, "created"), self.total(logs, "updated")), (1, 0))
+        self.assertFalse(attendance.message_ids.tracking_value_ids)
+        self.assertEqual(self.intervals(self.ben_employee), [(self.naive(8, 3), None)])
 
     def test_outage_mid_run_loses_nothing_and_duplicates_nothing(self):
         for day in range(3):
