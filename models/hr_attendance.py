@@ -26,6 +26,8 @@ NOT_KEPT_OPEN_BY_JIBBLE = [
     ("employee_id.jibble_sync_enabled", "=", False),
 ]
 OUT_FIELDS = ("check_out", "out_mode", "out_latitude", "out_longitude")
+# What Odoo recomputes for every attendance of an employee on each change (`_update_overtime`).
+OVERTIME_FIELDS = ("overtime_hours", "validated_overtime_hours")
 
 
 @dataclass
@@ -174,7 +176,8 @@ class HrAttendance(models.Model):
             # would never reach the database before the id is given to another row.
             releasing.write({"jibble_out_entry_id": False})
             releasing.flush_recordset(["jibble_out_entry_id"])
-        for _op, attendance, values in sorted(updates, key=lambda change: change[1].check_in):
+        for _op, planned, values in sorted(updates, key=lambda change: change[1].check_in):
+            attendance = planned.with_env(self.env)
             replaces_odoo = attendance._closed_by_odoo() and values.get("jibble_out_entry_id")
             attendance.write(values)
             if replaces_odoo:
@@ -191,10 +194,39 @@ class HrAttendance(models.Model):
         """Carry out changes in a savepoint; returns (Execution, None) or (None, refusal)."""
         try:
             with self.env.cr.savepoint():
-                return self._jibble_execute(changes), None
+                return self.with_context(jibble_overtime_of_touched_days=True)._jibble_execute(
+                    changes
+                ), None
         except (ValidationError, psycopg2.IntegrityError) as error:
             reason = error.args[0] if isinstance(error, ValidationError) else str(error)
             return None, reason.strip()[:250]
+
+    def _update_overtime(self, employee_attendance_dates=None):
+        """Odoo recomputes the overtime hours of every attendance of the employees a change
+        touches, their whole history, on each change: a pull would cost more batch after
+        batch, and a webhook more as the years pass. For the connector's changes only the
+        attendances from the first day touched on are recomputed: an older day's overtime
+        did not change, so neither did its attendances' (the values are those of Odoo's full
+        recompute). What was already waiting to be recomputed is left as it was."""
+        if not self.env.context.get("jibble_overtime_of_touched_days"):
+            return super()._update_overtime(employee_attendance_dates)
+        if employee_attendance_dates is None:
+            employee_attendance_dates = self._get_attendances_dates()
+        overtime_fields = [self._fields[name] for name in OVERTIME_FIELDS]
+        waiting = {field: set(self.env.records_to_compute(field)._ids) for field in overtime_fields}
+        result = super()._update_overtime(employee_attendance_dates)
+        day_starts = [start for days in employee_attendance_dates.values() for start, _day in days]
+        if day_starts:
+            touched = self.search(
+                [
+                    ("employee_id", "in", [employee.id for employee in employee_attendance_dates]),
+                    ("check_in", ">=", min(day_starts)),
+                ]
+            )
+            for field in overtime_fields:
+                added = set(self.env.records_to_compute(field)._ids) - waiting[field]
+                self.env.remove_to_compute(field, self.browse(added - set(touched.ids)))
+        return result
 
     # Beside Odoo's own attendance features
 

@@ -203,3 +203,37 @@ class TestBesideOdoo(SimulatorCase):
             sum(self.attendances(self.employee).mapped("overtime_hours")),
             sum(self.attendances(typed).mapped("overtime_hours")),
         )
+
+    def test_a_jibble_change_recomputes_overtime_from_the_first_day_it_touches(self):
+        """Odoo recomputes every attendance of the employee on each change; the connector's
+        changes recompute from the first day they touch, older days keep their values."""
+        sim, person = self.simulator, self.ada["id"]
+        sim.add_time_entry(person, "In", self.local(0, 7))
+        sim.add_time_entry(person, "Out", self.local(0, 19))
+        sim.add_time_entry(person, "In", self.local(2, 7))
+        clock_out = sim.add_time_entry(person, "Out", self.local(2, 19))
+        self.pull()
+        older, edited = self.attendances(self.employee)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE hr_attendance SET overtime_hours = 42 WHERE id IN %s", [(older.id, edited.id)]
+        )
+        self.env.invalidate_all()
+        later = self.local(2, 20).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        self.deliver("TimeEntry.Updated", dict(clock_out, time=later))
+        self.env.flush_all()
+        self.env.invalidate_all()
+        self.assertEqual(edited.check_out, self.naive_local(2, 20))
+        self.assertEqual((older.overtime_hours, edited.overtime_hours > 0), (42, True))
+        self.assertNotEqual(edited.overtime_hours, 42)
+        # Odoo's own change recomputes the whole history, as it always does.
+        self.env["hr.attendance"].create(
+            {
+                "employee_id": self.employee.id,
+                "check_in": self.naive_local(3, 8),
+                "check_out": self.naive_local(3, 9),
+            }
+        )
+        self.env.flush_all()
+        self.env.invalidate_all()
+        self.assertNotEqual(older.overtime_hours, 42)
