@@ -153,10 +153,12 @@ class HrAttendance(models.Model):
         return changes
 
     @api.model
-    def _jibble_execute(self, changes):
+    def _jibble_execute(self, changes, latest_first=False):
         """Carry out attendance changes: [("unlink", attendance) | ("update", attendance,
         values) | ("create", values)]. Removals first and clock-out ids released before they
-        are given again, so that the unique clock-out id never sees two holders.
+        are given again, so that the unique clock-out id never sees two holders. Updates go
+        in time order, or `latest_first`: when a shift's end moves later with the start of
+        the next, the next must move first, or Odoo sees them overlap in between.
 
         Raises what Odoo's own rules raise (ValidationError, IntegrityError); callers run
         this in a savepoint.
@@ -176,7 +178,8 @@ class HrAttendance(models.Model):
             # would never reach the database before the id is given to another row.
             releasing.write({"jibble_out_entry_id": False})
             releasing.flush_recordset(["jibble_out_entry_id"])
-        for _op, planned, values in sorted(updates, key=lambda change: change[1].check_in):
+        in_order = sorted(updates, key=lambda change: change[1].check_in, reverse=latest_first)
+        for _op, planned, values in in_order:
             attendance = planned.with_env(self.env)
             replaces_odoo = attendance._closed_by_odoo() and values.get("jibble_out_entry_id")
             attendance.write(values)
@@ -190,12 +193,12 @@ class HrAttendance(models.Model):
         return execution
 
     @api.model
-    def _jibble_try(self, changes):
+    def _jibble_try(self, changes, latest_first=False):
         """Carry out changes in a savepoint; returns (Execution, None) or (None, refusal)."""
         try:
             with self.env.cr.savepoint():
                 return self.with_context(jibble_overtime_of_touched_days=True)._jibble_execute(
-                    changes
+                    changes, latest_first
                 ), None
         except (ValidationError, psycopg2.IntegrityError) as error:
             reason = error.args[0] if isinstance(error, ValidationError) else str(error)

@@ -130,11 +130,14 @@ class JibbleApply(models.AbstractModel):
 
     @api.model
     def _execute_one_by_one(self, work):
-        """Person by person, and change by change for a person whose changes Odoo refuses."""
+        """Person by person (their updates in time order, then latest first), and change by
+        change for a person whose changes Odoo refuses either way."""
         Attendance = self.env["hr.attendance"]
         executions, refused = [], []
         for person_id, (_plan, changes) in work.items():
             done, _reason = Attendance._jibble_try(changes)
+            if not done:
+                done, _reason = Attendance._jibble_try(changes, latest_first=True)
             if done:
                 executions.append(done)
                 continue

@@ -293,7 +293,7 @@ class JibbleSyncService(models.AbstractModel):
             return
         if kind == "catch_up" and not remaining:
             self._retry_held("cron")
-        self.env["ir.cron"]._notify_progress(done=1, remaining=remaining)
+        transaction.notify_progress(self.env, cron_xmlid, 1, remaining)
 
     @api.model
     def _sync_all(self, trigger="manual", kind="catch_up"):
@@ -339,7 +339,8 @@ class JibbleSyncService(models.AbstractModel):
     @api.model
     def _retry_held(self, trigger):
         """Apply again what waits or conflicts, a unit per chunk of people: a conflict may be
-        gone (the colliding attendance was removed in Odoo)."""
+        gone (the colliding attendance was removed in Odoo), a shift held open by a batch is
+        still open when the run ends. Logged when it changed attendances."""
         groups = self.env["jibble.time.entry"]._read_group(
             [("state", "in", ("pending", "conflict")), ("time", "!=", False)],
             ["person_id"],
@@ -347,8 +348,20 @@ class JibbleSyncService(models.AbstractModel):
         )
         for start in range(0, len(groups), HELD_RETRY_CHUNK):
             chunk = dict(groups[start : start + HELD_RETRY_CHUNK])
+            started, clock = fields.Datetime.now(), time.monotonic()
             transaction.start_unit(self.env, chunk)
-            self.env["jibble.apply"]._apply_people(chunk, trigger)
+            counts = self.env["jibble.apply"]._apply_people(chunk, trigger)
+            if any(counts[name] for name in ("created", "updated", "deleted")):
+                self.env["jibble.sync.log"]._record(
+                    "apply",
+                    "partial" if counts["failed"] else "success",
+                    _("Applied Jibble entries that were waiting, for %s people.", len(chunk)),
+                    trigger=trigger,
+                    start=started,
+                    duration=time.monotonic() - clock,
+                    received_count=len(chunk),
+                    **log_counts(counts),
+                )
             transaction.commit_unit(self.env)
 
 

@@ -23,6 +23,7 @@ MAX_RETRY_DELAY = timedelta(hours=1)
 # An event applied on receipt is left to the inbox cron only if that did not happen by then.
 ON_RECEIPT_GRACE = timedelta(minutes=2)
 RETRY_BATCH = 200
+INBOX_CRON = "jibble_connector.ir_cron_jibble_webhook_retry"
 
 
 class JibbleWebhookEvent(models.Model):
@@ -237,7 +238,7 @@ class JibbleWebhookEvent(models.Model):
 
     def _queue(self):
         """Leave the events to the inbox cron, woken now rather than at its next run."""
-        self.env.ref("jibble_connector.ir_cron_jibble_webhook_retry")._trigger()
+        self.env.ref(INBOX_CRON)._trigger()
 
     @api.model
     def _cron_retry_events(self):
@@ -253,7 +254,7 @@ class JibbleWebhookEvent(models.Model):
         due._apply()
         transaction.commit_unit(self.env)
         remaining = self.search_count(due_domain)
-        self.env["ir.cron"]._notify_progress(done=len(due), remaining=remaining)
+        transaction.notify_progress(self.env, INBOX_CRON, len(due), remaining)
 
     def action_retry(self):
         """Apply the selected events again now, from the inbox or the log."""

@@ -188,7 +188,10 @@ class TestTransactionPolicy(SeparateConnectionsCase):
             )
         with self.connection() as env:
             configure_connector(env, simulator, day - timedelta(days=1))
+            # One batch per pull whatever the time of day: inside a test the batches of a run
+            # share one transaction, so the locks of a batch would outlive it.
             env["ir.config_parameter"].set_param("jibble_connector.sync_batch_hours", "72")
+            env["ir.config_parameter"].set_param("jibble_connector.sync_overlap_hours", "48")
         locks_seen, pull_pid = [], []
 
         def look_at_locks(_path, _query):

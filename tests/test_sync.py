@@ -105,6 +105,24 @@ class TestSync(SimulatorCase):
         self.assertEqual(self.attendances(self.ada_employee)[0].jibble_out_entry_id, switch["id"])
         self.assertEqual([self.total(logs, name) for name in ("created", "updated")], [1, 1])
 
+    def test_a_switch_moved_later_moves_both_shifts_without_a_conflict(self):
+        """The first shift's end and the second's start move later together: updated in time
+        order, Odoo would see the first overlap the second before the second moved (the
+        drill's seed 404)."""
+        self.simulator.add_time_entry(self.ada["id"], "In", self.at(8))
+        switch = self.simulator.add_time_entry(self.ada["id"], "In", self.at(12))
+        self.simulator.add_time_entry(self.ada["id"], "Out", self.at(17))
+        self.pull()
+        self.simulator.update_time_entry(switch["id"], time=self.at(12.5))
+        logs = self.pull()
+        self.assertEqual(
+            self.intervals(self.ada_employee),
+            [(self.naive(8), self.naive(12.5)), (self.naive(12.5), self.naive(17))],
+        )
+        self.assertEqual(set(self.attendances(self.ada_employee).mapped("sync_status")), {"synced"})
+        self.assertEqual(self.total(logs, "failed"), 0)
+        self.assertEqual(self.entry(switch["id"]).state, "applied")
+
     def test_archived_clock_in_removes_the_attendance(self):
         clock_in, _clock_out = self.work(self.ada, 8, 12)
         self.work(self.ada, 13, 17)
@@ -315,6 +333,9 @@ class TestSync(SimulatorCase):
         self.assertEqual((self.total(logs, "created"), self.total(logs, "updated")), (1, 0))
         self.assertFalse(attendance.message_ids.tracking_value_ids)
         self.assertEqual(self.intervals(self.ben_employee), [(self.naive(8, 3), None)])
+        waiting = self.last_log("apply")
+        self.assertEqual((waiting.created_count, waiting.status), (1, "success"))
+        self.assertIn("were waiting", waiting.message)
 
     def test_outage_mid_run_loses_nothing_and_duplicates_nothing(self):
         for day in range(3):
@@ -370,6 +391,8 @@ class TestSync(SimulatorCase):
         )
         self.assertEqual(progress.done, 1)
         self.assertGreater(progress.remaining, 0)
+        # Woken again at once rather than after the cron runner's next look.
+        self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]))
         position = self.env["ir.config_parameter"].get_param("jibble_connector.sync_run_position")
         self.assertTrue(position)
         while self.env["ir.config_parameter"].get_param("jibble_connector.sync_run_position"):

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from odoo.tests import HttpCase, tagged
 
+from ..jibble.events import Event
 from ..jibble.signature import SIGNATURE_PREFIX
+from ..models.jibble_webhook_event import RETRY_BATCH
 from .common import time_entry
 from .test_properties import event_like
 
@@ -359,6 +361,24 @@ class TestWebhook(HttpCase):
         event = self.stored_event(payload)
         self.env["jibble.webhook.event"]._cron_retry_events()
         self.assertEqual(event.attempts, 1, "the retry waits for its backoff")
+
+    def test_an_inbox_backlog_wakes_the_cron_again_until_it_is_worked_through(self):
+        """Odoo's cron runner calls a cron that reports work remaining ten times, then waits
+        a minute for its next look: a trigger makes it go on at once."""
+        Inbox = self.env["jibble.webhook.event"]
+        cron = self.env.ref("jibble_connector.ir_cron_jibble_webhook_retry")
+        for number in range(RETRY_BATCH + 1):
+            entry = self.entry(f"in-{number}", "In", 8, person=f"nobody-{number}", day=1)
+            occurred = datetime.now(timezone.utc).replace(tzinfo=None)
+            Inbox._store(Event(f"evt-b{number}", "TimeEntry.Created", occurred, entry), "", True)
+        Triggers = self.env["ir.cron.trigger"]
+        Triggers.search([("cron_id", "=", cron.id)]).unlink()
+        Inbox._cron_retry_events()
+        self.assertEqual(Inbox.search_count([("state", "=", "received")]), 1)
+        self.assertTrue(Triggers.search([("cron_id", "=", cron.id), ("call_at", "<=", utc_now())]))
+        Triggers.search([("cron_id", "=", cron.id)]).unlink()
+        Inbox._cron_retry_events()
+        self.assertFalse(Triggers.search([("cron_id", "=", cron.id)]))
 
     def test_health_route_answers(self):
         response = self.url_open("/jibble/webhook/health")
