@@ -322,18 +322,11 @@ class JibbleSyncService(models.AbstractModel):
         )
         if not groups:
             return
-        started, clock = fields.Datetime.now(), time.monotonic()
-        transaction.start_unit(self.env, [person_id for person_id, _min in groups], commit=False)
-        counts = self.env["jibble.apply"]._apply_people(dict(groups), trigger)
-        self.env["jibble.sync.log"]._record(
-            "apply",
-            "partial" if counts["failed"] else "success",
+        self._apply_logged(
+            dict(groups),
+            trigger,
             _("Applied Jibble entries held for %s people.", len(groups)),
-            trigger=trigger,
-            start=started,
-            duration=time.monotonic() - clock,
-            received_count=len(groups),
-            **log_counts(counts),
+            commit=False,
         )
 
     @api.model
@@ -348,21 +341,33 @@ class JibbleSyncService(models.AbstractModel):
         )
         for start in range(0, len(groups), HELD_RETRY_CHUNK):
             chunk = dict(groups[start : start + HELD_RETRY_CHUNK])
-            started, clock = fields.Datetime.now(), time.monotonic()
-            transaction.start_unit(self.env, chunk)
-            counts = self.env["jibble.apply"]._apply_people(chunk, trigger)
-            if any(counts[name] for name in ("created", "updated", "deleted")):
-                self.env["jibble.sync.log"]._record(
-                    "apply",
-                    "partial" if counts["failed"] else "success",
-                    _("Applied Jibble entries that were waiting, for %s people.", len(chunk)),
-                    trigger=trigger,
-                    start=started,
-                    duration=time.monotonic() - clock,
-                    received_count=len(chunk),
-                    **log_counts(counts),
-                )
+            self._apply_logged(
+                chunk,
+                trigger,
+                _("Applied Jibble entries that were waiting, for %s people.", len(chunk)),
+                only_changes=True,
+            )
             transaction.commit_unit(self.env)
+
+    @api.model
+    def _apply_logged(self, since_by_person, trigger, message, commit=True, only_changes=False):
+        """One unit that applies these people's entries, and its log row (with `only_changes`,
+        only when attendances changed)."""
+        started, clock = fields.Datetime.now(), time.monotonic()
+        transaction.start_unit(self.env, since_by_person, commit=commit)
+        counts = self.env["jibble.apply"]._apply_people(since_by_person, trigger)
+        if only_changes and not any(counts[name] for name in ("created", "updated", "deleted")):
+            return
+        self.env["jibble.sync.log"]._record(
+            "apply",
+            "partial" if counts["failed"] else "success",
+            message,
+            trigger=trigger,
+            start=started,
+            duration=time.monotonic() - clock,
+            received_count=len(since_by_person),
+            **log_counts(counts),
+        )
 
 
 def _merge(affected, more):

@@ -12,7 +12,7 @@ from odoo.tests import HttpCase, tagged
 
 from ..jibble.events import Event
 from ..jibble.signature import SIGNATURE_PREFIX
-from ..models.jibble_webhook_event import RETRY_BATCH
+from ..models.jibble_webhook_event import INBOX_CRON, RETRY_BATCH
 from .common import time_entry
 from .test_properties import event_like
 
@@ -366,7 +366,7 @@ class TestWebhook(HttpCase):
         """Odoo's cron runner calls a cron that reports work remaining ten times, then waits
         a minute for its next look: a trigger makes it go on at once."""
         Inbox = self.env["jibble.webhook.event"]
-        cron = self.env.ref("jibble_connector.ir_cron_jibble_webhook_retry")
+        cron = self.env.ref(INBOX_CRON)
         for number in range(RETRY_BATCH + 1):
             entry = self.entry(f"in-{number}", "In", 8, person=f"nobody-{number}", day=1)
             occurred = datetime.now(timezone.utc).replace(tzinfo=None)
