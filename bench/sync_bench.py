@@ -3,6 +3,7 @@ hr.attendance.create() of the same attendances.
 
     python3 bench/sync_bench.py                        # 100 x 20 and 500 x 20 (people x days)
     python3 bench/sync_bench.py --sizes 2500x50 --no-floor-above 60000
+    python3 bench/sync_bench.py --quiet-chatter         # with the "Quiet Chatter" setting on
 
 The simulator runs in a process of its own, as an independent Jibble would, capping pages at
 50 rows without nextLink. The pull runs in a fresh worker process (its peak RSS is the pull's
@@ -31,10 +32,11 @@ PAGE_SIZE = 50
 SEED = 7
 
 
-def configure(env, simulator, start):
+def configure(env, simulator, start, quiet_chatter=False):
     """Point the connector at a simulator (an object with the four URLs and credentials)."""
     config = env["jibble.config"]
     for key, value in {
+        "quiet_chatter": quiet_chatter,
         "sync_enabled": "True",
         "client_id": simulator.client_id,
         "token_url": simulator.token_url,
@@ -129,7 +131,7 @@ class RemoteSimulator:
         self.process.wait(timeout=30)
 
 
-def sync_in_worker(database, path, simulator, start, deep_days=0):
+def sync_in_worker(database, path, simulator, start, deep_days=0, quiet_chatter=False):
     """Run the pull in a fresh process; returns its figures."""
     answer = subprocess.run(
         [
@@ -143,6 +145,7 @@ def sync_in_worker(database, path, simulator, start, deep_days=0):
                     "start": str(start),
                     "port": simulator.port,
                     "deep_days": deep_days,
+                    "quiet_chatter": quiet_chatter,
                 }
             ),
         ],
@@ -189,7 +192,8 @@ def worker(arguments):
         env["hr.employee"].create(
             [{"name": person["fullName"], "jibble_user_id": person["id"]} for person in people]
         )
-        configure(env, simulator, date.fromisoformat(arguments["start"]) - timedelta(days=1))
+        start = date.fromisoformat(arguments["start"]) - timedelta(days=1)
+        configure(env, simulator, start, arguments["quiet_chatter"])
         cr.commit()
         rss_before = peak_rss_mib()
         queries, started = cr.sql_log_count, time.perf_counter()
@@ -243,7 +247,20 @@ def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_size(path, people, days, with_floor, deep=False):
+def floor_seconds(env, values):
+    """One batched create of the attendances, flushed, then undone."""
+    env.flush_all()
+    env.cr.execute("SAVEPOINT floor")
+    queries, started = env.cr.sql_log_count, time.perf_counter()
+    env["hr.attendance"].create(values)
+    env.flush_all()
+    figures = time.perf_counter() - started, env.cr.sql_log_count - queries
+    env.cr.execute("ROLLBACK TO SAVEPOINT floor")
+    env.invalidate_all()
+    return figures
+
+
+def run_size(path, people, days, with_floor, deep=False, quiet_chatter=False):
     from odoo import api  # noqa: PLC0415
 
     start = date.today() - timedelta(days=days + 1)
@@ -262,18 +279,16 @@ def run_size(path, people, days, with_floor, deep=False):
                 )
                 person_ids = [person["id"] for person in dataset["people"]]
                 values = floor_values(dataset, dict(zip(person_ids, employees.ids, strict=True)))
-                env.flush_all()
-                queries, started = cr.sql_log_count, time.perf_counter()
-                env["hr.attendance"].create(values)
-                env.flush_all()
-                floor = {
-                    "seconds": time.perf_counter() - started,
-                    "queries": cr.sql_log_count - queries,
-                    "attendances": len(values),
-                }
+                seconds, queries = floor_seconds(env, values)
+                floor = {"seconds": seconds, "queries": queries, "attendances": len(values)}
+                if quiet_chatter:
+                    quiet = env(context={"tracking_disable": True})
+                    floor["quiet_seconds"] = floor_seconds(quiet, values)[0]
                 cr.rollback()
         calls_before = simulator.requests()
-        result = sync_in_worker(database, path, simulator, start, days if deep else 0)
+        result = sync_in_worker(
+            database, path, simulator, start, days if deep else 0, quiet_chatter
+        )
         result["api_calls"] = simulator.requests() - calls_before - 1
         if result.get("deep"):
             result["api_calls"] -= result["deep"]["api_calls"]
@@ -294,6 +309,11 @@ def main():
         action="store_true",
         help="after the pull, time a deep re-read of all its days (nothing changed)",
     )
+    parser.add_argument(
+        "--quiet-chatter",
+        action="store_true",
+        help="pull with the Quiet Chatter setting on; also prints a floor without chatter lines",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -307,7 +327,8 @@ def main():
     )
     for size in args.sizes.split(","):
         people, days = (int(n) for n in size.split("x"))
-        r = run_size(path, people, days, people * days * 6 <= args.no_floor_above, args.deep)
+        with_floor = people * days * 6 <= args.no_floor_above
+        r = run_size(path, people, days, with_floor, args.deep, args.quiet_chatter)
         entries = r["stored_entries"]
         floor = r["floor"]
         print(
@@ -321,6 +342,12 @@ def main():
             ),
             flush=True,
         )
+        if floor and args.quiet_chatter:
+            print(
+                f"  Quiet Chatter on; against a floor without chatter lines either "
+                f"({floor['quiet_seconds']:.1f} s): {r['seconds'] / floor['quiet_seconds']:.2f}x",
+                flush=True,
+            )
         if r.get("deep"):
             deep = r["deep"]
             print(

@@ -2,7 +2,7 @@
 load on the module's trivial health route as the framework's floor.
 
     python3 bench/webhook_bench.py [--seconds 30] [--concurrency 8]
-                                   [--modes immediate,queue,queue-paused]
+                                   [--modes immediate,queue,queue-paused] [--quiet-chatter]
 
 For each apply mode (see the "Apply Webhook Events" setting) prints accepted events per
 second, p50 and p99 latency and errors, and how long after the load stopped the inbox was
@@ -35,7 +35,7 @@ SECRET = "bench-webhook-secret"
 PEOPLE = 200
 
 
-def prepare(path):
+def prepare(path, quiet_chatter=False):
     """Fresh database, webhook secret set, PEOPLE employees linked to Jibble people."""
     fresh_database(DATABASE, path)
     registry = open_registry(DATABASE, path)
@@ -44,6 +44,7 @@ def prepare(path):
     with registry.cursor() as cr:
         env = api.Environment(cr, 1, {})
         env["ir.config_parameter"].set_param("jibble_connector.webhook_secret", SECRET)
+        env["ir.config_parameter"].set_param("jibble_connector.quiet_chatter", quiet_chatter)
         env["hr.employee"].create(
             [{"name": f"Bench {n}", "jibble_user_id": f"bench-person-{n}"} for n in range(PEOPLE)]
         )
@@ -171,9 +172,12 @@ def main():
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--modes", default="immediate,queue,queue-paused")
+    parser.add_argument(
+        "--quiet-chatter", action="store_true", help="with the Quiet Chatter setting on"
+    )
     args = parser.parse_args()
     path = addons_path()
-    registry = prepare(path)
+    registry = prepare(path, args.quiet_chatter)
     port = free_port()
     odoo = start_odoo(path, port)
     try:

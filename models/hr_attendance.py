@@ -1,3 +1,4 @@
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -27,7 +28,28 @@ NOT_KEPT_OPEN_BY_JIBBLE = [
 ]
 OUT_FIELDS = ("check_out", "out_mode", "out_latitude", "out_longitude")
 # What Odoo recomputes for every attendance of an employee on each change (`_update_overtime`).
-OVERTIME_FIELDS = ("overtime_hours", "validated_overtime_hours")
+OVERTIME_FIELDS = ("overtime_hours", "validated_overtime_hours", "expected_hours")
+# Set while the connector carries out its changes: their overtime is worked out from the days
+# they touch (see `_update_overtime` and `_compute_overtime_hours`).
+TOUCHED_DAYS = "jibble_overtime_of_touched_days"
+# Odoo 18's query in `_compute_overtime_hours`, bounded in time: every attendance of a local
+# day lies within a day and a bit of each other, whatever the calendar's time zone.
+OVERTIME_QUERY = """
+    SELECT att.id, att.worked_hours, ot.id, ot.duration
+      FROM hr_attendance att
+      JOIN hr_employee employee ON employee.id = att.employee_id
+      JOIN resource_calendar calendar ON calendar.id = employee.resource_calendar_id
+      JOIN hr_attendance_overtime ot
+        ON date_trunc('day', CAST(att.check_in AT TIME ZONE 'utc' AT TIME ZONE calendar.tz
+                                  AS date)) = date_trunc('day', ot.date)
+       AND att.employee_id = ot.employee_id
+       AND ot.adjustment IS false
+     WHERE att.employee_id IN %s
+       AND att.check_in >= %s
+       AND att.check_in < %s
+     ORDER BY att.check_in DESC
+"""
+DAY_AND_A_BIT = timedelta(days=2)
 
 
 @dataclass
@@ -197,9 +219,14 @@ class HrAttendance(models.Model):
         """Carry out changes in a savepoint; returns (Execution, None) or (None, refusal)."""
         try:
             with self.env.cr.savepoint():
-                return self.with_context(jibble_overtime_of_touched_days=True)._jibble_execute(
-                    changes, latest_first
-                ), None
+                connector = self.with_context(**{TOUCHED_DAYS: True})
+                if self.env["jibble.config"]._param("quiet_chatter"):
+                    # Odoo's documented switch: no creation line, no tracking lines.
+                    connector = connector.with_context(tracking_disable=True)
+                execution = connector._jibble_execute(changes, latest_first)
+                # Odoo would recompute the overtime at its next flush, outside this context.
+                connector.env.flush_all()
+                return execution, None
         except (ValidationError, psycopg2.IntegrityError) as error:
             reason = error.args[0] if isinstance(error, ValidationError) else str(error)
             return None, reason.strip()[:250]
@@ -211,7 +238,7 @@ class HrAttendance(models.Model):
         attendances from the first day touched on are recomputed: an older day's overtime
         did not change, so neither did its attendances' (the values are those of Odoo's full
         recompute). What was already waiting to be recomputed is left as it was."""
-        if not self.env.context.get("jibble_overtime_of_touched_days"):
+        if not self.env.context.get(TOUCHED_DAYS):
             return super()._update_overtime(employee_attendance_dates)
         if employee_attendance_dates is None:
             employee_attendance_dates = self._get_attendances_dates()
@@ -230,6 +257,53 @@ class HrAttendance(models.Model):
                 added = set(self.env.records_to_compute(field)._ids) - waiting[field]
                 self.env.remove_to_compute(field, self.browse(added - set(touched.ids)))
         return result
+
+    def _compute_overtime_hours(self):
+        """Odoo 18's computation, whose query reads every attendance of the employees, their
+        whole history, for each batch of attendances it computes: a pull would slow down and
+        grow in memory as the database fills. For the connector's changes the query reads the
+        days of these attendances only; an attendance's overtime depends on its own day's
+        alone, so the values are Odoo's (`test_overtime_of_touched_days_equals_odoos_own`)."""
+        check_ins = [attendance.check_in for attendance in self if attendance.check_in]
+        if not self.env.context.get(TOUCHED_DAYS) or not self.employee_id or not check_ins:
+            return super()._compute_overtime_hours()
+        self.flush_model(["worked_hours", "check_in", "employee_id"])
+        self.env["hr.attendance.overtime"].flush_model(["duration"])
+        self.env.cr.execute(
+            OVERTIME_QUERY,
+            [
+                tuple(self.employee_id.ids),
+                min(check_ins) - DAY_AND_A_BIT,
+                max(check_ins) + DAY_AND_A_BIT,
+            ],
+        )
+        reservoirs, latest_first = {}, defaultdict(list)
+        for attendance_id, worked_hours, overtime_id, duration in self.env.cr.fetchall():
+            if worked_hours:
+                reservoirs[overtime_id] = duration
+                latest_first[overtime_id].append((attendance_id, worked_hours))
+        normal_percent, negative = {}, {}
+        for overtime_id, attendances in latest_first.items():
+            reservoir = reservoirs[overtime_id]
+            if reservoir < 0:
+                negative[attendances[0][0]] = reservoir
+                continue
+            # The day's overtime is taken from its latest attendances first.
+            for attendance_id, worked_hours in attendances:
+                if reservoir <= 0:
+                    normal_percent[attendance_id] = 100
+                elif worked_hours < reservoir:
+                    normal_percent[attendance_id] = 0
+                    reservoir -= worked_hours
+                else:
+                    normal_percent[attendance_id] = (worked_hours - reservoir) / worked_hours * 100
+                    reservoir = 0
+        for attendance in self:
+            if attendance.id in negative:
+                attendance.overtime_hours = negative[attendance.id]
+            else:
+                share = normal_percent.get(attendance.id, 100)
+                attendance.overtime_hours = attendance.worked_hours * ((100 - share) / 100)
 
     # Beside Odoo's own attendance features
 

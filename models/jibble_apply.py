@@ -2,11 +2,15 @@ from collections import defaultdict
 from datetime import timedelta
 
 from odoo import _, api, fields, models
+from odoo.tools import split_every
 
 from ..jibble.planning import CONFLICT, IGNORED, EntryState, pair_entries, plan_person
 from . import transaction
 
 LAST_SYNC_RESOLUTION = timedelta(minutes=1)
+# People applied together; the ORM's cache is dropped between groups, so that a batch of
+# thousands of people needs the memory of one group, not of all of them.
+PEOPLE_PER_GROUP = 250
 
 
 class JibbleApply(models.AbstractModel):
@@ -50,9 +54,19 @@ class JibbleApply(models.AbstractModel):
             )
             counts["skipped"] += len(held.filtered(lambda entry: entry.state == "pending"))
             self._write_states({entry: waiting[entry.person_id] for entry in held})
-        active = {pid: since for pid, since in since_by_person.items() if pid not in waiting}
-        if not active:
-            return counts
+        active = [pid for pid in since_by_person if pid not in waiting]
+        for number, group in enumerate(split_every(PEOPLE_PER_GROUP, active)):
+            if number:
+                self.env.flush_all()
+                self.env.invalidate_all()
+            people = {pid: since_by_person[pid] for pid in group}
+            self._apply_group(people, employees, trigger, hold_open, counts)
+        return counts
+
+    @api.model
+    def _apply_group(self, active, employees, trigger, hold_open, counts):
+        """Plan and carry out these people's changes, then record each entry's outcome."""
+        Entry = self.env["jibble.time.entry"]
         paid_breaks = bool(self.env["jibble.config"]._param("paid_breaks"))
         entries_by_person = Entry._load_for_planning(active, paid_breaks)
         existing, attendances = self.env["hr.attendance"]._jibble_existing(
@@ -81,7 +95,6 @@ class JibbleApply(models.AbstractModel):
         self.env["hr.employee"].union(*(employees[pid] for pid in work)).filtered(
             lambda e: not e.last_jibble_sync or e.last_jibble_sync < now - LAST_SYNC_RESOLUTION
         ).write({"last_jibble_sync": now})
-        return counts
 
     @api.model
     def _changes(self, plan, entries, attendances, employee):

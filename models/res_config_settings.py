@@ -135,6 +135,14 @@ class ResConfigSettings(models.TransientModel):
         help="Keep one attendance across a Jibble break instead of ending it when the break "
         "starts and opening the next when it ends.",
     )
+    jibble_quiet_chatter = fields.Boolean(
+        string="Quiet Chatter",
+        config_parameter="jibble_connector.quiet_chatter",
+        help="Off (default): the attendances Jibble creates and changes get Odoo's usual chatter "
+        "lines ('Attendance created', Check In and Check Out changes). On: they get none, "
+        "which makes large pulls and each webhook markedly faster; the sync log still "
+        "records every change.",
+    )
     jibble_odoo_auto_check_out = fields.Boolean(
         string="Odoo's Automatic Check-Out Closes Jibble Attendances",
         config_parameter="jibble_connector.odoo_auto_check_out",

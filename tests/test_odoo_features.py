@@ -164,6 +164,25 @@ class TestBesideOdoo(SimulatorCase):
             self.env, "jibble_feature_manager", groups="hr_attendance.group_hr_attendance_manager"
         )
 
+    # Chatter
+
+    def test_quiet_chatter_gives_jibble_attendances_no_odoo_lines(self):
+        sim, person = self.simulator, self.ada["id"]
+        sim.add_time_entry(person, "In", self.local(0, 8))
+        self.pull()
+        first = self.attendances(self.employee)
+        self.assertEqual(len(first.message_ids), 1, "Odoo's creation line, by default")
+        self.env["jibble.config"]._set_param("quiet_chatter", True)
+        self.deliver("TimeEntry.Created", sim.add_time_entry(person, "Out", self.local(0, 17)))
+        self.deliver("TimeEntry.Created", sim.add_time_entry(person, "In", self.local(1, 8)))
+        first, second = self.attendances(self.employee)
+        self.assertEqual(first.check_out, self.naive_local(0, 17))
+        self.assertEqual(len(first.message_ids), 1, "no Check Out tracking line")
+        self.assertFalse(second.message_ids, "no creation line")
+        self.env["jibble.config"]._set_param("quiet_chatter", False)
+        self.deliver("TimeEntry.Created", sim.add_time_entry(person, "Out", self.local(1, 17)))
+        self.assertEqual(len(second.message_ids), 1, "the Check Out tracking line is back")
+
     # Overtime
 
     def test_overtime_from_jibble_equals_overtime_of_the_same_attendances_typed_by_hand(self):
@@ -216,7 +235,8 @@ class TestBesideOdoo(SimulatorCase):
         older, edited = self.attendances(self.employee)
         self.env.flush_all()
         self.env.cr.execute(
-            "UPDATE hr_attendance SET overtime_hours = 42 WHERE id IN %s", [(older.id, edited.id)]
+            "UPDATE hr_attendance SET overtime_hours = 42, expected_hours = 42 WHERE id IN %s",
+            [(older.id, edited.id)],
         )
         self.env.invalidate_all()
         later = self.local(2, 20).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -225,7 +245,9 @@ class TestBesideOdoo(SimulatorCase):
         self.env.invalidate_all()
         self.assertEqual(edited.check_out, self.naive_local(2, 20))
         self.assertEqual((older.overtime_hours, edited.overtime_hours > 0), (42, True))
+        self.assertEqual(older.expected_hours, 42)
         self.assertNotEqual(edited.overtime_hours, 42)
+        self.assertAlmostEqual(edited.expected_hours, edited.worked_hours - edited.overtime_hours)
         # Odoo's own change recomputes the whole history, as it always does.
         self.env["hr.attendance"].create(
             {
@@ -237,3 +259,50 @@ class TestBesideOdoo(SimulatorCase):
         self.env.flush_all()
         self.env.invalidate_all()
         self.assertNotEqual(older.overtime_hours, 42)
+        self.assertNotEqual(older.expected_hours, 42)
+
+    def test_overtime_of_touched_days_equals_odoos_own(self):
+        """The connector's bounded overtime query gives Odoo's values: a day's overtime split
+        over its attendances, a short day, a weekend, local days across two UTC dates."""
+        auckland = pytz.timezone("Pacific/Auckland")
+        calendar = self.env["resource.calendar"].create({"name": "Auckland", "tz": auckland.zone})
+        employees = self.env["hr.employee"].create(
+            [{"name": name, "resource_calendar_id": calendar.id} for name in ("Ana", "Ben")]
+        )
+        monday = datetime(2026, 11, 2)
+        shifts = [(0, 2, 12), (0, 13, 14), (1, 9, 12), (2, 8, 12), (2, 13, 17), (5, 10, 14)]
+
+        def utc(day, hours):
+            local = auckland.localize(monday + timedelta(days=day, hours=hours))
+            return local.astimezone(pytz.utc).replace(tzinfo=None)
+
+        attendances = self.env["hr.attendance"].create(
+            [
+                {
+                    "employee_id": employee.id,
+                    "check_in": utc(day, start + shift),
+                    "check_out": utc(day, end + shift),
+                }
+                for shift, employee in enumerate(employees)
+                for day, start, end in shifts
+            ]
+        )
+        self.env.flush_all()
+        odoos = {attendance.id: attendance.overtime_hours for attendance in attendances}
+        self.assertEqual(
+            [bool(odoos[attendance.id]) for attendance in attendances[:6]],
+            [True, True, True, False, False, True],
+            "overtime split over a day, undertime, a normal day, a weekend",
+        )
+        self.assertNotEqual(attendances[0].check_in.date(), attendances[1].check_in.date())
+        self.env.cr.execute("UPDATE hr_attendance SET overtime_hours = 0")
+        self.env.invalidate_all()
+        # Monday's overtime is taken from its afternoon first: the morning's depends on it.
+        touched = attendances - attendances[1] - attendances[7]
+        touched.with_context(jibble_overtime_of_touched_days=True)._compute_overtime_hours()
+        self.env.flush_all()
+        self.env.invalidate_all()
+        self.assertEqual(
+            {attendance.id: attendance.overtime_hours for attendance in touched},
+            {attendance.id: odoos[attendance.id] for attendance in touched},
+        )

@@ -1,10 +1,11 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
 
 from ..jibble.planning import HELD_OPEN
-from ..models import transaction
+from ..models import jibble_apply, transaction
 from .common import SimulatorCase
 
 
@@ -336,6 +337,30 @@ class TestSync(SimulatorCase):
         waiting = self.last_log("apply")
         self.assertEqual((waiting.created_count, waiting.status), (1, "success"))
         self.assertIn("were waiting", waiting.message)
+
+    def test_a_batch_applies_its_people_in_groups_keeping_one_group_in_memory(self):
+        """The ORM's cache is dropped between groups of people: a batch of thousands of
+        people needs the memory of one group."""
+        cyd, cyd_employee = self.person_with_employee("Cyd")
+        people = [self.ada, self.ben, cyd]
+        for day, person in enumerate(people):
+            self.work(person, 8, 17, day=day)
+        with patch.object(jibble_apply, "PEOPLE_PER_GROUP", 2, create=True):
+            logs = self.pull()
+            self.assertEqual(self.total(logs, "created"), 3)
+            self.env.invalidate_all()
+            self.env["jibble.apply"]._apply_people(
+                {person["id"]: self.naive(0) for person in people}, "manual"
+            )
+        employees = (self.ada_employee, self.ben_employee, cyd_employee)
+        attendances = [self.attendances(employee) for employee in employees]
+        entry_id = self.env["hr.attendance"]._fields["jibble_entry_id"]
+        self.assertEqual(
+            [self.env.cache.contains(attendance, entry_id) for attendance in attendances],
+            [False, False, True],
+            "the first group's attendances left the cache when the second group started",
+        )
+        self.assertEqual([len(attendance) for attendance in attendances], [1, 1, 1])
 
     def test_outage_mid_run_loses_nothing_and_duplicates_nothing(self):
         for day in range(3):
