@@ -8,6 +8,7 @@ import pytz
 
 from odoo.tests import new_test_user, tagged
 
+from ..models.hr_attendance import TOUCHED_DAYS
 from .common import SimulatorCase
 
 ZONE = "Europe/Brussels"
@@ -299,7 +300,7 @@ class TestBesideOdoo(SimulatorCase):
         self.env.invalidate_all()
         # Monday's overtime is taken from its afternoon first: the morning's depends on it.
         touched = attendances - attendances[1] - attendances[7]
-        touched.with_context(jibble_overtime_of_touched_days=True)._compute_overtime_hours()
+        touched.with_context(**{TOUCHED_DAYS: True})._compute_overtime_hours()
         self.env.flush_all()
         self.env.invalidate_all()
         self.assertEqual(

@@ -345,7 +345,7 @@ class TestSync(SimulatorCase):
         people = [self.ada, self.ben, cyd]
         for day, person in enumerate(people):
             self.work(person, 8, 17, day=day)
-        with patch.object(jibble_apply, "PEOPLE_PER_GROUP", 2, create=True):
+        with patch.object(jibble_apply, "PEOPLE_PER_GROUP", 2):
             logs = self.pull()
             self.assertEqual(self.total(logs, "created"), 3)
             self.env.invalidate_all()
