@@ -8,7 +8,7 @@ import pytz
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.osv import expression
-from odoo.tools import format_datetime
+from odoo.tools import format_datetime, frozendict
 
 from ..jibble.planning import Attendance as PlannedAttendance
 
@@ -50,6 +50,9 @@ OVERTIME_QUERY = """
      ORDER BY att.check_in DESC
 """
 DAY_AND_A_BIT = timedelta(days=2)
+# Set by the connector's `_update_overtime` around Odoo's: {employee id: (start, stop)}, the
+# stretch of time in which the attendances of the days it recomputes lie (see `_search`).
+OVERTIME_DAYS_BOUNDS = "jibble_overtime_days_bounds"
 
 
 @dataclass
@@ -237,14 +240,26 @@ class HrAttendance(models.Model):
         batch, and a webhook more as the years pass. For the connector's changes only the
         attendances from the first day touched on are recomputed: an older day's overtime
         did not change, so neither did its attendances' (the values are those of Odoo's full
-        recompute). What was already waiting to be recomputed is left as it was."""
+        recompute). What was already waiting to be recomputed is left as it was, and Odoo's
+        reading of the days' attendances is bounded to them (`_bounded_to_overtime_days`)."""
         if not self.env.context.get(TOUCHED_DAYS):
             return super()._update_overtime(employee_attendance_dates)
         if employee_attendance_dates is None:
             employee_attendance_dates = self._get_attendances_dates()
         overtime_fields = [self._fields[name] for name in OVERTIME_FIELDS]
         waiting = {field: set(self.env.records_to_compute(field)._ids) for field in overtime_fields}
-        result = super()._update_overtime(employee_attendance_dates)
+        bounds = frozendict(
+            {
+                employee.id: (
+                    min(start for start, _day in days) - DAY_AND_A_BIT,
+                    max(start for start, _day in days) + DAY_AND_A_BIT,
+                )
+                for employee, days in employee_attendance_dates.items()
+                if days
+            }
+        )
+        bounded = self.with_context(**{OVERTIME_DAYS_BOUNDS: bounds})
+        result = super(HrAttendance, bounded)._update_overtime(employee_attendance_dates)
         day_starts = [start for days in employee_attendance_dates.values() for start, _day in days]
         if day_starts:
             touched = self.search(
@@ -336,10 +351,28 @@ class HrAttendance(models.Model):
         )
 
     @api.model
-    def _search(self, domain, *args, **kwargs):
+    def _search(self, domain, offset=0, limit=None, order=None, **kwargs):
         if self.env.context.get("jibble_keep_open"):
             domain = expression.AND([domain, NOT_KEPT_OPEN_BY_JIBBLE])
-        return super()._search(domain, *args, **kwargs)
+        bounds = self.env.context.get(OVERTIME_DAYS_BOUNDS)
+        if bounds and limit is None:
+            domain = self._bounded_to_overtime_days(domain, bounds)
+        return super()._search(domain, offset=offset, limit=limit, order=order, **kwargs)
+
+    @api.model
+    def _bounded_to_overtime_days(self, domain, bounds):
+        """Odoo 18's `_update_overtime` means to read the employee's attendances of the days it
+        recomputes, but `OR([[], day])` is the whole domain, so it reads every attendance the
+        employee ever had, on each change, and works out the local day of each. Its search is
+        the only one there that asks for an employee's attendances alone, with no limit:
+        bounded to the stretch of those days, it finds the same attendances on them."""
+        if len(domain) != 1 or not isinstance(domain[0], (list, tuple)):
+            return domain
+        name, operator, employee_id = domain[0]
+        if (name, operator) != ("employee_id", "=") or employee_id not in bounds:
+            return domain
+        start, stop = bounds[employee_id]
+        return [*domain, ("check_in", ">=", start), ("check_in", "<", stop)]
 
     def _cron_auto_check_out(self):
         """Jibble closes forgotten days itself (AutoOut): the attendances it keeps open are

@@ -307,3 +307,53 @@ class TestBesideOdoo(SimulatorCase):
             {attendance.id: attendance.overtime_hours for attendance in touched},
             {attendance.id: odoos[attendance.id] for attendance in touched},
         )
+
+    def test_overtime_days_of_a_change_equal_odoos_own(self):
+        """The connector's changes read only the stretch of the days they touch when Odoo
+        works out those days' overtime: the same overtime as Odoo's reading of the whole
+        history, for a day's attendances of which only the last changed, a shift ending
+        after local midnight, and the night New Zealand's summer time begins."""
+        auckland = pytz.timezone("Pacific/Auckland")
+        calendar = self.env["resource.calendar"].create({"name": "Auckland", "tz": auckland.zone})
+        employees = self.env["hr.employee"].create(
+            [{"name": name, "resource_calendar_id": calendar.id} for name in ("Cleo", "Dan")]
+        )
+
+        def utc(day, hours):
+            local = auckland.localize(datetime(2026, 9, 21) + timedelta(days=day, hours=hours))
+            return local.astimezone(pytz.utc).replace(tzinfo=None)
+
+        # Monday 21 September; summer time begins on Sunday 27th at 2:00 (a shift across that
+        # hour fails in Odoo 18 itself); the first shift is old history.
+        shifts = [(-40, 8, 18), (0, 7, 12), (0, 13, 19), (1, 20, 25), (2, 9, 12), (6, 4, 7)]
+        attendances = self.env["hr.attendance"].create(
+            [
+                {
+                    "employee_id": employee.id,
+                    "check_in": utc(day, start),
+                    "check_out": utc(day, end),
+                }
+                for employee in employees
+                for day, start, end in shifts
+            ]
+        )
+        Overtime = self.env["hr.attendance.overtime"]
+
+        def overtimes():
+            self.env.flush_all()
+            return sorted(
+                (o.employee_id.id, o.date, round(o.duration, 4), round(o.duration_real, 4))
+                for o in Overtime.search([("employee_id", "in", employees.ids)])
+            )
+
+        odoos = overtimes()
+        self.assertEqual(len(odoos), 10, "each day of each employee has its overtime")
+        Overtime.search([("employee_id", "in", employees.ids)]).unlink()
+        changed = attendances.filtered(
+            lambda a: a.check_in > utc(-1, 0) and a.check_in != utc(0, 7)
+        )
+        self.env.invalidate_all()
+        changed.with_context(**{TOUCHED_DAYS: True})._update_overtime()
+        self.assertEqual(
+            overtimes(), [row for row in odoos if row[1] != datetime(2026, 8, 12).date()]
+        )

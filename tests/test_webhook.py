@@ -229,6 +229,85 @@ class TestWebhook(HttpCase):
         self.assertEqual(self.attendances().check_in, self.at(8, day=1))
         self.assertEqual(self.env["jibble.webhook.event"].search_count([]), 1)
 
+    def test_storing_an_event_is_one_insert_and_a_duplicate_stores_nothing(self):
+        """The receiver's work in the queue mode (an insert in a savepoint): its cost must not
+        be the ORM's create."""
+        Inbox = self.env["jibble.webhook.event"]
+        entry = self.entry("in-one", "In", 8, day=1)
+        occurred = utc_now().replace(microsecond=123456)
+        event = Event("evt-one", "TimeEntry.Created", occurred, entry)
+        with self.assertQueryCount(3):
+            stored = Inbox._store(event, "10.0.0.7", queued=True)
+        self.assertRecordValues(
+            stored,
+            [
+                {
+                    "event_id": "evt-one",
+                    "event_type": "TimeEntry.Created",
+                    "occurred_at": occurred.replace(microsecond=0),
+                    "jibble_entry_id": "in-one",
+                    "remote_address": "10.0.0.7",
+                    "state": "received",
+                    "attempts": 0,
+                    "next_attempt_at": False,
+                    "create_uid": self.env.uid,
+                }
+            ],
+        )
+        self.assertEqual(json.loads(stored.payload), entry)
+        self.assertEqual(stored._news().at, occurred)
+        with self.assertQueryCount(3):
+            self.assertFalse(Inbox._store(event, "10.0.0.8", queued=False))
+        self.assertEqual(Inbox.search([("event_id", "=", "evt-one")]), stored)
+
+    def test_an_event_reads_no_more_with_a_long_history(self):
+        """A shift's two events cost the same queries after forty days of attendances as before
+        them, and read none of the older attendances: Odoo 18's overtime bookkeeping read every
+        attendance of the employee on each change (`_bounded_to_overtime_days`)."""
+        Inbox = self.env["jibble.webhook.event"]
+        Attendance = self.env["hr.attendance"]
+
+        def store(day, tag):
+            return Inbox.union(
+                *(
+                    Inbox._store(
+                        Event(
+                            f"evt-{tag}-{kind}",
+                            "TimeEntry.Created",
+                            utc_now(),
+                            self.entry(f"{tag}-{kind}", kind, hour, day=day),
+                        ),
+                        "",
+                        queued=True,
+                    )
+                    for kind, hour in (("In", 8), ("Out", 16))
+                )
+            )
+
+        def queries_of_a_shift(day):
+            events = store(day, f"shift{day}")
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            for event in events:
+                event._apply(commit=False)
+            self.env.flush_all()
+            return self.env.cr.sql_log_count - before
+
+        # Each measured shift follows two others, read as its neighbours: the first ones also
+        # warm Odoo's caches and the employee's last sync.
+        queries_of_a_shift(-5)
+        queries_of_a_shift(-4)
+        after_two_days = queries_of_a_shift(-3)
+        Inbox.union(*(store(day, f"history{day}") for day in range(-50, -10)))._apply(commit=False)
+        history = self.attendances().filtered(lambda a: a.check_in < self.at(0, day=-10))
+        self.assertEqual(len(history), 40)
+        queries_of_a_shift(-2)
+        queries_of_a_shift(-1)
+        self.assertEqual(queries_of_a_shift(0), after_two_days)
+        self.assertEqual(len(self.attendances()), 46)
+        read = self.env.cache.get_records(Attendance, Attendance._fields["check_in"])
+        self.assertFalse(read & history, "the event read attendances of days it did not touch")
+
     def test_an_older_update_delivered_late_does_not_win(self):
         clock_in = self.entry("in-late", "In", 8, day=2)
         happened = utc_now() - timedelta(minutes=10)
