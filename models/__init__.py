@@ -1,3 +1,4 @@
+from . import ir_cron
 from . import jibble_config
 from . import jibble_field_mapping
 from . import hr_attendance

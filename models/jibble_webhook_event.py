@@ -264,7 +264,8 @@ class JibbleWebhookEvent(models.Model):
 
     def _queue(self):
         """Leave the events to the inbox cron, woken now rather than at its next run."""
-        self.env.ref(INBOX_CRON)._trigger()
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(INBOX_CRON)
+        self.env["ir.cron"].browse(cron_id)._jibble_trigger_now()
 
     @api.model
     def _cron_retry_events(self):

@@ -97,4 +97,4 @@ def notify_progress(env, cron_xmlid, done, remaining):
     pause every ten units."""
     env["ir.cron"]._notify_progress(done=done, remaining=remaining)
     if remaining:
-        env.ref(cron_xmlid)._trigger()
+        env.ref(cron_xmlid)._jibble_trigger_now()

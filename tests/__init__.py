@@ -1,6 +1,7 @@
 from . import test_access_matrix
 from . import test_client
 from . import test_concurrency
+from . import test_cron_wake_up
 from . import test_customization
 from . import test_entries
 from . import test_events
