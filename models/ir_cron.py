@@ -1,3 +1,6 @@
+"""Waking the inbox cron for each queued webhook event, at the cost of one statement and
+one notification on a connection the process keeps (see `CronWakeUp`)."""
+
 import logging
 import os
 import threading
