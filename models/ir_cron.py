@@ -1,5 +1,6 @@
-"""Waking the inbox cron for each queued webhook event, at the cost of one statement and
-one notification on a connection the process keeps (see `CronWakeUp`)."""
+"""Waking the connector's crons now (the inbox cron for each queued webhook event, a cron
+with work remaining) at the cost of one statement and one notification on a connection the
+process keeps (see `CronWakeUp`)."""
 
 import logging
 import os
