@@ -9,6 +9,8 @@ import tempfile
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _parsed_config = []
+FLOOR_MODULE = "jibble_bench_floor"
+FLOOR_MODULE_DIR = os.path.join("bench", "floor_addon", FLOOR_MODULE)
 
 
 def free_port():
@@ -19,11 +21,13 @@ def free_port():
 
 
 def addons_path():
-    """Odoo's addons plus a folder holding this repository as `jibble_connector`."""
+    """Odoo's addons plus a folder holding this repository as `jibble_connector`, beside the
+    benchmark's own floor module (bench/floor_addon), which a benchmark installs or not."""
     import odoo  # noqa: PLC0415 - imported once the caller has checked it is installed
 
     link_dir = tempfile.mkdtemp(prefix="jibble-bench-")
     os.symlink(REPO_DIR, os.path.join(link_dir, "jibble_connector"))
+    os.symlink(os.path.join(REPO_DIR, FLOOR_MODULE_DIR), os.path.join(link_dir, FLOOR_MODULE))
     root = os.path.dirname(odoo.__file__)
     paths = [os.path.join(root, "addons")]
     community = os.path.join(os.path.dirname(root), "addons")
@@ -43,8 +47,8 @@ def odoo_args(database, path):
     ]
 
 
-def fresh_database(database, path):
-    """Drop and recreate `database` with jibble_connector installed, without demo data."""
+def fresh_database(database, path, modules="jibble_connector"):
+    """Drop and recreate `database` with `modules` installed, without demo data."""
     subprocess.run(["dropdb", "-h", "127.0.0.1", "--if-exists", database], check=True)
     subprocess.run(
         [
@@ -53,7 +57,7 @@ def fresh_database(database, path):
             "odoo",
             *odoo_args(database, path),
             "-i",
-            "jibble_connector",
+            modules,
             "--without-demo=all",
             "--stop-after-init",
             "--http-port=0",

@@ -1,16 +1,18 @@
 """Benchmark: signed webhook events against Odoo with --workers=2 on loopback, and the same
 load on the module's trivial health route as the framework's floor.
 
-    python3 bench/webhook_bench.py [--seconds 30] [--concurrency 8]
-                                   [--modes immediate,queue,queue-paused] [--quiet-chatter]
+    python3 bench/webhook_bench.py [--seconds 30] [--concurrency 8] [--quiet-chatter]
+                        [--modes attendance-floor,immediate,queue,queue-paused]
 
 For each apply mode (see the "Apply Webhook Events" setting) prints accepted events per
 second, p50 and p99 latency and errors, and how long after the load stopped the inbox was
-empty. `queue` lets Odoo's cron worker apply events while they arrive; `queue-paused`
-measures the receiver alone (the inbox cron is paused during the load, then woken and timed
-while it applies everything). Checks at the end that every accepted event was stored and
-applied (no event lost). The floor is measured before and after the event loads, and each
-figure is judged against their mean: the machine's speed drifts during a run.
+empty. `attendance-floor` sends the same events, unsigned, to bench/floor_addon's route, which
+only has Odoo create or close the attendance: the ceiling of applying events on receipt.
+`queue` lets Odoo's cron worker apply events while they arrive; `queue-paused` measures the
+receiver alone (the inbox cron is paused during the load, then woken and timed while it
+applies everything). Checks at the end that every accepted event was stored and applied (no
+event lost). The floor is measured before and after the event loads, and each figure is
+judged against their mean: the machine's speed drifts during a run.
 """
 
 import argparse
@@ -28,7 +30,14 @@ from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import addons_path, free_port, fresh_database, odoo_args, open_registry
+from bench.common import (
+    FLOOR_MODULE,
+    addons_path,
+    free_port,
+    fresh_database,
+    odoo_args,
+    open_registry,
+)
 from simulator import sign_body
 
 DATABASE = "jibble_bench_webhook"
@@ -38,7 +47,7 @@ PEOPLE = 200
 
 def prepare(path, quiet_chatter=False):
     """Fresh database, webhook secret set, PEOPLE employees linked to Jibble people."""
-    fresh_database(DATABASE, path)
+    fresh_database(DATABASE, path, f"jibble_connector,{FLOOR_MODULE}")
     registry = open_registry(DATABASE, path)
     from odoo import api  # noqa: PLC0415
 
@@ -143,7 +152,7 @@ def measure_floor(port, args, name):
     return floor.report(name, floor.run())
 
 
-def event_request(concurrency, base):
+def event_request(concurrency, base, url="/jibble/webhook"):
     """Each thread clocks its own people in and out, an hour apart, so no event conflicts."""
 
     def make(index, sequence):
@@ -167,7 +176,7 @@ def event_request(concurrency, base):
         timestamp = str(int(time.time()))
         return (
             "POST",
-            "/jibble/webhook",
+            url,
             body,
             {
                 "Content-Type": "application/json",
@@ -183,7 +192,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--modes", default="immediate,queue,queue-paused")
+    parser.add_argument("--modes", default="attendance-floor,immediate,queue,queue-paused")
     parser.add_argument(
         "--quiet-chatter", action="store_true", help="with the Quiet Chatter setting on"
     )
@@ -195,13 +204,23 @@ def main():
     try:
         print(f"{'load':<22}{'requests':>9}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
         floor_before = measure_floor(port, args, "health (floor)")
-        accepted, rates, drains, queued = 0, {}, {}, {}
+        accepted, rates, drains, queued, attendance_floor = 0, {}, {}, {}, None
         for year, mode in enumerate(args.modes.split(",")):
-            set_mode(registry, mode)
             # Each mode clocks people in and out in its own stretch of the last weeks.
             base = datetime.now(timezone.utc).replace(
                 hour=0, minute=0, second=0, microsecond=0
             ) - timedelta(days=80 - 20 * year)
+            if mode == "attendance-floor":
+                floor = Load(
+                    port,
+                    args.seconds,
+                    args.concurrency,
+                    event_request(args.concurrency, base, "/jibble-bench/attendance"),
+                )
+                attendance_floor = floor.report("attendances alone", floor.run())
+                remove_floor_attendances(registry)
+                continue
+            set_mode(registry, mode)
             events = Load(
                 port, args.seconds, args.concurrency, event_request(args.concurrency, base)
             )
@@ -240,6 +259,12 @@ def main():
         f"floor: {floor_before[0]:.1f} then {floor_after[0]:.1f} requests/s, p99"
         f" {floor_before[1] * 1000:.1f} then {floor_after[1] * 1000:.1f} ms; ratios use the means"
     )
+    if attendance_floor:
+        print(
+            f"attendances alone (Odoo's create or close of the attendance, no connector):"
+            f" {attendance_floor[0] / floor_rate:.2f}x the floor's throughput, p99"
+            f" {attendance_floor[1] / floor_p99:.1f}x the floor's: the ceiling of 'immediate'"
+        )
     for mode, (rate, p99) in rates.items():
         drain = (
             f"; the inbox cron applied the {queued[mode]} queued events in {drains[mode]:.1f} s"
@@ -247,10 +272,21 @@ def main():
             if mode == "queue-paused"
             else f"; inbox empty {drains[mode]:.1f} s after the load stopped"
         )
+        if mode == "immediate" and attendance_floor:
+            drain += f"; {rate / attendance_floor[0]:.2f}x the attendances alone"
         print(
             f"{mode}: {rate / floor_rate:.2f}x the floor's throughput, p99"
             f" {p99 / floor_p99:.1f}x the floor's{drain}"
         )
+
+
+def remove_floor_attendances(registry):
+    """The floor's attendances go (a shift it left open would hold back the events' ones)."""
+    from odoo import api  # noqa: PLC0415
+
+    with registry.cursor() as cr:
+        env = api.Environment(cr, 1, {})
+        env["hr.attendance"].search([("jibble_entry_id", "=", False)]).unlink()
 
 
 def set_mode(registry, mode):
