@@ -71,17 +71,17 @@ class HrAttendance(models.Model):
 
     in_mode = fields.Selection(selection_add=JIBBLE_MODE, ondelete={"jibble": "set default"})
     out_mode = fields.Selection(selection_add=JIBBLE_MODE, ondelete={"jibble": "set default"})
+    # Both ids are indexed by their unique constraints: a second index on either would only
+    # cost one more write per attendance.
     jibble_entry_id = fields.Char(
         string="Jibble Clock-in Entry",
         copy=False,
-        index="btree_not_null",
         readonly=True,
         help="Id of the Jibble 'In' entry this attendance was created from.",
     )
     jibble_out_entry_id = fields.Char(
         string="Jibble Clock-out Entry",
         copy=False,
-        index="btree_not_null",
         readonly=True,
         help="Id of the Jibble entry that closed this attendance: an 'Out', a break start, "
         "or the 'In' of the next activity.",

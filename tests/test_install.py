@@ -64,6 +64,17 @@ class TestInstall(TransactionCase):
         )
         self.assertTrue(self.env.cr.fetchall())
 
+    def test_no_two_indexes_of_the_connector_cover_the_same_columns(self):
+        """Every index is one more write per row stored; one per set of columns is enough."""
+        for table in ("hr_attendance", "jibble_time_entry", "jibble_webhook_event"):
+            self.env.cr.execute(
+                "SELECT regexp_replace(regexp_replace(indexdef, '.* USING ', ''), ' WHERE .*', '')"
+                " FROM pg_indexes WHERE tablename = %s",
+                [table],
+            )
+            columns = [definition for (definition,) in self.env.cr.fetchall()]
+            self.assertEqual(len(columns), len(set(columns)), f"{table}: {columns}")
+
     def test_cron_without_configuration_only_logs_a_skip(self):
         self.env["ir.config_parameter"].set_param("jibble_connector.sync_enabled", False)
         attendances = self.env["hr.attendance"].search_count([])
@@ -124,3 +135,21 @@ class TestMigrations(TransactionCase):
             entries["jibble_time_entry_person_time_index"], 'btree (person_id, "time")'
         )
         self.assertEqual(entries["jibble_time_entry_entry_id_unique"], "btree (entry_id)")
+
+    def test_upgrading_from_18_0_1_2_0_drops_the_second_index_of_attendance_jibble_ids(self):
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS hr_attendance__jibble_entry_id_index ON hr_attendance"
+            " (jibble_entry_id) WHERE jibble_entry_id IS NOT NULL;"
+            "CREATE INDEX IF NOT EXISTS hr_attendance__jibble_out_entry_id_index ON hr_attendance"
+            " (jibble_out_entry_id) WHERE jibble_out_entry_id IS NOT NULL"
+        )
+        self.migration("18.0.1.3.0", "post-migrate.py").migrate(self.env.cr, "18.0.1.2.0")
+        attendances = self.indexes("hr_attendance")
+        self.assertNotIn("hr_attendance__jibble_entry_id_index", attendances)
+        self.assertNotIn("hr_attendance__jibble_out_entry_id_index", attendances)
+        self.assertEqual(
+            attendances["hr_attendance_jibble_entry_id_unique"], "btree (jibble_entry_id)"
+        )
+        self.assertEqual(
+            attendances["hr_attendance_jibble_out_entry_id_unique"], "btree (jibble_out_entry_id)"
+        )
