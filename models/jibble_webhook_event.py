@@ -228,6 +228,9 @@ class JibbleWebhookEvent(models.Model):
         parsed = parse_entry(data)
         names = self.env["jibble.sync.service"]._known_names()
         affected = Entry._store_news([parsed], news, names)
+        if affected:
+            # The store changed the entry and already asks to plan its person from its time.
+            return affected
         stored = Entry.search_fetch(
             [("entry_id", "=", parsed.entry_id)], ["state", "time", "person_id"]
         )

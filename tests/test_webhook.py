@@ -260,6 +260,20 @@ class TestWebhook(HttpCase):
             self.assertFalse(Inbox._store(event, "10.0.0.8", queued=False))
         self.assertEqual(Inbox.search([("event_id", "=", "evt-one")]), stored)
 
+    def test_a_new_entry_is_stored_without_reading_it_back(self):
+        """The handler of an event's entry: its search and its insert, nothing read again."""
+        Inbox = self.env["jibble.webhook.event"]
+        news = Inbox._store(
+            Event("evt-new", "TimeEntry.Created", utc_now(), self.entry("in-new", "In", 8, day=1)),
+            "",
+            queued=True,
+        )._news()
+        # The first entry also reads what Odoo caches: names and field mappings.
+        Inbox._handle_time_entry(self.entry("in-first", "In", 8, day=2), news)
+        with self.assertQueryCount(2):
+            affected = Inbox._handle_time_entry(self.entry("in-new", "In", 8, day=1), news)
+        self.assertEqual(affected, {"p-1": self.at(8, day=1)})
+
     def test_an_event_reads_no_more_with_a_long_history(self):
         """A shift's two events cost the same queries after forty days of attendances as before
         them, and read none of the older attendances: Odoo 18's overtime bookkeeping read every
