@@ -42,7 +42,8 @@ def run_cron(registry, database):
     """Run the pull through Odoo's own cron runner until the run has caught up.
 
     Each round makes the job due, as time passing would, and lets `_process_jobs` run it
-    (up to ten batches per round, each in its own transaction).
+    (up to ten batches per round, each in its own transaction). A run that asked to be called
+    again later (a collision after its last batch) is called again: time would come to it.
     """
     from odoo import SUPERUSER_ID, api  # noqa: PLC0415
 
@@ -51,7 +52,9 @@ def run_cron(registry, database):
     for rounds in range(1, MAX_CRON_ROUNDS + 1):
         with registry.cursor() as cr:
             cr.execute(
-                "UPDATE ir_cron SET nextcall = now() AT TIME ZONE 'UTC' WHERE id = %s", [cron_id]
+                "UPDATE ir_cron SET nextcall = now() AT TIME ZONE 'UTC' WHERE id = %s;"
+                "UPDATE ir_cron_trigger SET call_at = now() AT TIME ZONE 'UTC' WHERE cron_id = %s",
+                [cron_id, cron_id],
             )
         registry["ir.cron"]._process_jobs(database)
         with registry.cursor() as cr:
@@ -61,8 +64,12 @@ def run_cron(registry, database):
                                   'jibble_connector.sync_run_position')"""
             )
             params = dict(cr.fetchall())
-        if params.get("jibble_connector.sync_cursor") and not params.get(
-            "jibble_connector.sync_run_position"
+            cr.execute("SELECT count(*) FROM ir_cron_trigger WHERE cron_id = %s", [cron_id])
+            called_again = cr.fetchone()[0]
+        if (
+            params.get("jibble_connector.sync_cursor")
+            and not params.get("jibble_connector.sync_run_position")
+            and not called_again
         ):
             print(json.dumps({"rounds": rounds}))
             return 0

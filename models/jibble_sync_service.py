@@ -25,6 +25,7 @@ CONFLICT_RETRY_DELAY = timedelta(seconds=30)
 BUSY_RETRY_DELAY = timedelta(minutes=5)
 DEFAULT_BATCH_ENTRIES = 20000
 DEEP_CRON = "jibble_connector.ir_cron_jibble_deep_resync"
+CATCH_UP_CRON = "jibble_connector.ir_cron_jibble_sync"
 OPERATIONS = {"catch_up": "pull", "quick": "quick_pull", "deep": "deep_pull"}
 HELD_RETRY_CHUNK = 200
 
@@ -259,7 +260,7 @@ class JibbleSyncService(models.AbstractModel):
     @api.model
     def _cron_sync(self):
         """Scheduled catch-up pull: a batch per call; the cron calls again while work remains."""
-        self._cron_pull("catch_up", "jibble_connector.ir_cron_jibble_sync")
+        self._cron_pull("catch_up", CATCH_UP_CRON)
 
     @api.model
     def _cron_quick_sync(self):
@@ -352,10 +353,35 @@ class JibbleSyncService(models.AbstractModel):
     @api.model
     def _apply_logged(self, since_by_person, trigger, message, commit=True, only_changes=False):
         """One unit that applies these people's entries, and its log row (with `only_changes`,
-        only when attendances changed)."""
+        only when attendances changed).
+
+        A unit that collides with another transaction (serialization failure, deadlock) is
+        rolled back, logged, and the catch-up cron, which applies what waits after each run,
+        is called again shortly. With `commit=False` a person's request runs the unit, and
+        Odoo retries that request whole instead.
+        """
         started, clock = fields.Datetime.now(), time.monotonic()
         transaction.start_unit(self.env, since_by_person, commit=commit)
-        counts = self.env["jibble.apply"]._apply_people(since_by_person, trigger)
+        try:
+            with self.env.cr.savepoint():
+                counts = self.env["jibble.apply"]._apply_people(since_by_person, trigger)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+            if not commit:
+                raise
+            self.env["jibble.sync.log"]._record(
+                "apply",
+                "failed",
+                _("Applying Jibble entries collided with another transaction; nothing was kept."),
+                trigger=trigger,
+                start=started,
+                duration=time.monotonic() - clock,
+                received_count=len(since_by_person),
+                failed_count=len(since_by_person),
+                detail=f"{type(error).__name__}: {error}\nThe entries are applied again by the"
+                f" catch-up pull in {CONFLICT_RETRY_DELAY.seconds} seconds.",
+            )
+            self.env.ref(CATCH_UP_CRON)._trigger(fields.Datetime.now() + CONFLICT_RETRY_DELAY)
+            return
         if only_changes and not any(counts[name] for name in ("created", "updated", "deleted")):
             return
         self.env["jibble.sync.log"]._record(

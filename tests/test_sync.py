@@ -3,7 +3,9 @@ from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
+from ..jibble.entries import FROM_PULL, News, parse_entry
 from ..jibble.planning import HELD_OPEN
 from ..models import jibble_apply, transaction
 from .common import SimulatorCase
@@ -55,6 +57,39 @@ class TestSync(SimulatorCase):
         self.assertEqual(set(logs.mapped("status")), {"success"})
         self.assertTrue(self.ada_employee.last_jibble_sync)
         self.assertTrue(self.env["ir.config_parameter"].get_param("jibble_connector.sync_cursor"))
+
+    def test_waiting_entries_that_collide_are_logged_and_applied_by_the_next_run(self):
+        """A retry of waiting entries that meets a serialization failure (here PostgreSQL's own,
+        raised by a trigger as the fault drill does) rolls back, says so in the log and calls
+        the catch-up cron again; it used to escape the cron, unlogged, and leave the entries
+        waiting until the next scheduled run."""
+        rows = self.work(self.ada, 8, 12)
+        Entry = self.env["jibble.time.entry"]
+        Entry._store_news(
+            [parse_entry(row) for row in rows], News(fields.Datetime.now(), FROM_PULL)
+        )
+        self.env.cr.execute(
+            """CREATE FUNCTION jibble_test_collision() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN RAISE EXCEPTION 'test collision' USING ERRCODE = '40001'; END $$;
+               CREATE TRIGGER jibble_test_collision BEFORE INSERT ON hr_attendance
+                   FOR EACH STATEMENT EXECUTE FUNCTION jibble_test_collision()"""
+        )
+        catch_up = self.env.ref("jibble_connector.ir_cron_jibble_sync")
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", catch_up.id)])
+        with mute_logger("odoo.sql_db"):
+            self.env["jibble.sync.service"]._retry_held("cron")
+        log = self.last_log("apply")
+        self.assertEqual((log.status, log.failed_count), ("failed", 1))
+        self.assertIn("SerializationFailure: test collision", log.detail)
+        retry = self.env["ir.cron.trigger"].search([("cron_id", "=", catch_up.id)]) - triggers
+        self.assertEqual(len(retry), 1)
+        self.assertGreater(retry.call_at, fields.Datetime.now())
+        self.assertFalse(self.attendances(self.ada_employee))
+        self.assertEqual(set(Entry.search([]).mapped("state")), {"pending"})
+        self.env.cr.execute("DROP TRIGGER jibble_test_collision ON hr_attendance")
+        self.env["jibble.sync.service"]._retry_held("cron")
+        self.assertEqual(self.intervals(self.ada_employee), [(self.naive(8), self.naive(12))])
+        self.assertEqual(set(Entry.search([]).mapped("state")), {"applied"})
 
     def test_running_the_same_pull_twice_changes_nothing(self):
         self.work(self.ada, 8, 12)
