@@ -90,7 +90,12 @@ class IrCron(models.Model):
             )
         )
         if self.env.cr.rowcount:
-            self.env.cr.postcommit.add(self.with_context(**{KEPT_WAKE_UP: True})._notifydb)
+            self._jibble_wake_up()
+
+    def _jibble_wake_up(self):
+        """After the commit, wake the cron workers through the connection this process keeps,
+        so that a ready job runs now rather than at their next look (up to a minute)."""
+        self.env.cr.postcommit.add(self.with_context(**{KEPT_WAKE_UP: True})._notifydb)
 
     def _notifydb(self):
         """Wake the cron workers through the connection this process keeps, for the

@@ -92,9 +92,13 @@ def try_run_lock(env):
 
 def notify_progress(env, cron_xmlid, done, remaining):
     """Tell Odoo's cron runner how far a cron got. The runner calls a cron that reports work
-    remaining ten times in a row, then leaves it until its workers next look for jobs (a
-    minute); a trigger wakes them at once, so that a backlog is worked through without a
-    pause every ten units."""
+    remaining ten times in a row, then leaves it ready until its workers next look for jobs
+    (a minute); waking them now works a backlog through without a pause every ten units.
+
+    A wake-up, not a trigger row: the job is still ready when the runner stops calling it, and
+    a row would outlive a run that ends with nothing left (Odoo then removes only the rows
+    older than the run's start) and start it again at once. A catch-up pull, whose every run
+    reads its overlap again, ran back to back that way."""
     env["ir.cron"]._notify_progress(done=done, remaining=remaining)
     if remaining:
-        env.ref(cron_xmlid)._jibble_trigger_now()
+        env.ref(cron_xmlid)._jibble_wake_up()

@@ -12,6 +12,7 @@ from odoo.sql_db import connection_info_for
 from odoo.tests import TransactionCase, tagged
 
 from ..jibble.events import Event
+from ..models import transaction
 from ..models.jibble_webhook_event import INBOX_CRON
 from .common import time_entry
 
@@ -102,3 +103,15 @@ class TestCronWakeUp(TransactionCase):
         self.queue_event(4)._queue()
         self.assertEqual(self.wake_ups(), [(self.env.cr.dbname, new_pid)])
         self.assertNotEqual(new_pid, lost_pid)
+
+    def test_a_run_with_work_remaining_wakes_the_workers_and_leaves_no_trigger_row(self):
+        """A trigger row written during a run outlives it when the run ends with nothing left
+        (Odoo removes the rows older than the run's start): the catch-up pull, which reads its
+        overlap again on every run, was started again at once, forever."""
+        catch_up = self.env.ref("jibble_connector.ir_cron_jibble_sync")
+        catch_up.active = True
+        Triggers = self.env["ir.cron.trigger"]
+        Triggers.search([("cron_id", "=", catch_up.id)]).unlink()
+        transaction.notify_progress(self.env, "jibble_connector.ir_cron_jibble_sync", 1, 2)
+        self.assertFalse(Triggers.search([("cron_id", "=", catch_up.id)]))
+        self.assertEqual([payload for payload, _pid in self.wake_ups()], [self.env.cr.dbname])
