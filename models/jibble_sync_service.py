@@ -282,19 +282,32 @@ class JibbleSyncService(models.AbstractModel):
             remaining = self._run_pull_batch("cron", kind)
         except (*PG_CONCURRENCY_EXCEPTIONS_TO_RETRY, psycopg2.errors.UniqueViolation) as error:
             self.env.cr.rollback()
-            self.env["jibble.sync.log"]._record(
+            self._retry_after_collision(
+                error,
+                cron_xmlid,
+                "The same window is read again",
                 OPERATIONS[kind],
-                "failed",
                 _("A pull batch collided with another transaction and was rolled back."),
                 trigger="cron",
-                detail=f"{type(error).__name__}: {error}\nThe same window is read again "
-                f"in {CONFLICT_RETRY_DELAY.seconds} seconds.",
             )
-            self.env.ref(cron_xmlid)._trigger(fields.Datetime.now() + CONFLICT_RETRY_DELAY)
             return
         if kind == "catch_up" and not remaining:
             self._retry_held("cron")
         transaction.notify_progress(self.env, cron_xmlid, 1, remaining)
+
+    @api.model
+    def _retry_after_collision(self, error, cron_xmlid, then, operation, message, **values):
+        """Log a unit that a collision with another transaction rolled back, and call
+        `cron_xmlid` again shortly to do its work again."""
+        self.env["jibble.sync.log"]._record(
+            operation,
+            "failed",
+            message,
+            detail=f"{type(error).__name__}: {error}\n{then} in {CONFLICT_RETRY_DELAY.seconds}"
+            " seconds.",
+            **values,
+        )
+        self.env.ref(cron_xmlid)._trigger(fields.Datetime.now() + CONFLICT_RETRY_DELAY)
 
     @api.model
     def _sync_all(self, trigger="manual", kind="catch_up"):
@@ -368,19 +381,18 @@ class JibbleSyncService(models.AbstractModel):
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
             if not commit:
                 raise
-            self.env["jibble.sync.log"]._record(
+            self._retry_after_collision(
+                error,
+                CATCH_UP_CRON,
+                "The entries are applied again by the catch-up pull",
                 "apply",
-                "failed",
                 _("Applying Jibble entries collided with another transaction; nothing was kept."),
                 trigger=trigger,
                 start=started,
                 duration=time.monotonic() - clock,
                 received_count=len(since_by_person),
                 failed_count=len(since_by_person),
-                detail=f"{type(error).__name__}: {error}\nThe entries are applied again by the"
-                f" catch-up pull in {CONFLICT_RETRY_DELAY.seconds} seconds.",
             )
-            self.env.ref(CATCH_UP_CRON)._trigger(fields.Datetime.now() + CONFLICT_RETRY_DELAY)
             return
         if only_changes and not any(counts[name] for name in ("created", "updated", "deleted")):
             return
