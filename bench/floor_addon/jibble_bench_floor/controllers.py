@@ -10,19 +10,12 @@ import json
 from datetime import datetime
 
 from odoo import SUPERUSER_ID, api, http
+from odoo.addons.jibble_connector.controllers.webhook import EVENT_ROUTE
 from odoo.http import request
 
 
 class AttendanceFloor(http.Controller):
-    @http.route(
-        "/jibble-bench/attendance",
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-        readonly=False,
-    )
+    @http.route("/jibble-bench/attendance", **EVENT_ROUTE)
     def attendance(self):
         entry = json.loads(request.httprequest.get_data())["data"]
         env = api.Environment(request.env.cr, SUPERUSER_ID, {})
