@@ -43,6 +43,7 @@ from simulator import sign_body
 DATABASE = "jibble_bench_webhook"
 SECRET = "bench-webhook-secret"
 PEOPLE = 200
+HEALTH_REQUEST = ("GET", "/jibble/webhook/health", None, {})
 
 
 def prepare(path, quiet_chatter=False):
@@ -141,14 +142,10 @@ class Load:
         return len(ordered) / elapsed, p99
 
 
-def measure_floor(port, args, name):
-    """The same load on the health route: Odoo's request handling with nothing to do."""
-    floor = Load(
-        port,
-        args.seconds,
-        args.concurrency,
-        lambda i, s: ("GET", "/jibble/webhook/health", None, {}),
-    )
+def measure_floor(port, args, name, make_request=lambda i, s: HEALTH_REQUEST):
+    """The same load on a floor: by default the health route, Odoo's request handling with
+    nothing to do. Returns (requests per second, p99 seconds)."""
+    floor = Load(port, args.seconds, args.concurrency, make_request)
     return floor.report(name, floor.run())
 
 
@@ -211,13 +208,12 @@ def main():
                 hour=0, minute=0, second=0, microsecond=0
             ) - timedelta(days=80 - 20 * year)
             if mode == "attendance-floor":
-                floor = Load(
+                attendance_floor = measure_floor(
                     port,
-                    args.seconds,
-                    args.concurrency,
+                    args,
+                    "attendances alone",
                     event_request(args.concurrency, base, "/jibble-bench/attendance"),
                 )
-                attendance_floor = floor.report("attendances alone", floor.run())
                 remove_floor_attendances(registry)
                 continue
             set_mode(registry, mode)
