@@ -4,18 +4,20 @@ hr.attendance.create() of the same attendances.
     python3 bench/sync_bench.py                        # 100 x 20 and 500 x 20 (people x days)
     python3 bench/sync_bench.py --sizes 2500x50 --no-floor-above 60000
     python3 bench/sync_bench.py --quiet-chatter         # with the "Quiet Chatter" setting on
+    python3 bench/sync_bench.py --repeat 3              # each size three times, median ratio
 
 The simulator runs in a process of its own, as an independent Jibble would, capping pages at
 50 rows without nextLink. The pull runs in a fresh worker process (its peak RSS is the pull's
 alone); the floor runs in this one, on the same attendances planned without the connector's
-store. Prints wall time, entries per second, SQL queries per entry, API calls, pages and peak
-memory, and the machine.
+store, just before and just after the pull. Prints wall time, entries per second, SQL queries
+per entry, API calls, pages and peak memory, and the machine.
 """
 
 import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -79,7 +81,8 @@ def floor_values(dataset, employee_by_person):
             "employee_id": employee_by_person[person_id],
             "check_in": interval.start.time,
             "check_out": interval.end.time if interval.end else False,
-            "jibble_entry_id": interval.start.entry_id,
+            # Its own ids: the floor is also measured after the pull, beside its attendances.
+            "jibble_entry_id": f"floor-{interval.start.entry_id}",
         }
         for person_id, entries in by_person.items()
         for interval in pair_entries(entries)[0]
@@ -251,40 +254,57 @@ def floor_seconds(env, values):
     """One batched create of the attendances, flushed, then undone."""
     env.flush_all()
     env.cr.execute("SAVEPOINT floor")
-    queries, started = env.cr.sql_log_count, time.perf_counter()
+    started = time.perf_counter()
     env["hr.attendance"].create(values)
     env.flush_all()
-    figures = time.perf_counter() - started, env.cr.sql_log_count - queries
+    seconds = time.perf_counter() - started
     env.cr.execute("ROLLBACK TO SAVEPOINT floor")
     env.invalidate_all()
-    return figures
+    return seconds
+
+
+def measure_floor(database, path, dataset, quiet_chatter=False):
+    """The floor's seconds (and without chatter lines, with `quiet_chatter`), for employees of
+    its own that it creates and rolls back with their attendances."""
+    from odoo import api  # noqa: PLC0415
+
+    registry = open_registry(database, path)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, 1, {})
+        employees = env["hr.employee"].create(
+            [{"name": person["fullName"]} for person in dataset["people"]]
+        )
+        person_ids = [person["id"] for person in dataset["people"]]
+        values = floor_values(dataset, dict(zip(person_ids, employees.ids, strict=True)))
+        floor = {"seconds": floor_seconds(env, values)}
+        if quiet_chatter:
+            quiet = env(context={"tracking_disable": True})
+            floor["quiet_seconds"] = floor_seconds(quiet, values)
+        cr.rollback()
+    return floor
+
+
+def close_registry(database):
+    """Let the next run drop the database: this process's registry keeps connections to it."""
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+    from odoo.sql_db import close_db  # noqa: PLC0415
+
+    Registry.delete(database)
+    close_db(database)
 
 
 def run_size(path, people, days, with_floor, deep=False, quiet_chatter=False):
-    from odoo import api  # noqa: PLC0415
-
+    """The pull of one size, between two measures of the floor (before it and after it): the
+    machine's speed drifts within minutes, so the pull is judged against their mean."""
     start = date.today() - timedelta(days=days + 1)
     database = f"{DATABASE}_{people}x{days}"
     fresh_database(database, path)
     simulator = RemoteSimulator(people, days, start)
+    dataset = generate_dataset(people, days, start_date=start, seed=SEED) if with_floor else None
+    floors = []
     try:
-        floor = None
         if with_floor:
-            dataset = generate_dataset(people, days, start_date=start, seed=SEED)
-            registry = open_registry(database, path)
-            with registry.cursor() as cr:
-                env = api.Environment(cr, 1, {})
-                employees = env["hr.employee"].create(
-                    [{"name": person["fullName"]} for person in dataset["people"]]
-                )
-                person_ids = [person["id"] for person in dataset["people"]]
-                values = floor_values(dataset, dict(zip(person_ids, employees.ids, strict=True)))
-                seconds, queries = floor_seconds(env, values)
-                floor = {"seconds": seconds, "queries": queries, "attendances": len(values)}
-                if quiet_chatter:
-                    quiet = env(context={"tracking_disable": True})
-                    floor["quiet_seconds"] = floor_seconds(quiet, values)[0]
-                cr.rollback()
+            floors.append(measure_floor(database, path, dataset, quiet_chatter))
         calls_before = simulator.requests()
         result = sync_in_worker(
             database, path, simulator, start, days if deep else 0, quiet_chatter
@@ -292,10 +312,53 @@ def run_size(path, people, days, with_floor, deep=False, quiet_chatter=False):
         result["api_calls"] = simulator.requests() - calls_before - 1
         if result.get("deep"):
             result["api_calls"] -= result["deep"]["api_calls"]
+        if with_floor:
+            floors.append(measure_floor(database, path, dataset, quiet_chatter))
     finally:
         simulator.stop()
+        close_registry(database)
+    floor = (
+        {key: statistics.mean(floor[key] for floor in floors) for key in floors[0]}
+        if floors
+        else None
+    )
+    if floor:
+        floor["each"] = [floor["seconds"] for floor in floors]
     result.update(size=f"{people} x {days} days", floor=floor)
     return result
+
+
+def print_result(r, quiet_chatter):
+    entries = r["stored_entries"]
+    floor = r["floor"]
+    print(
+        f"{r['size']:<18}{entries:>9}{r['attendances']:>8}{r['seconds']:>9.1f}"
+        f"{entries / r['seconds']:>11.0f}{1000 * r['seconds'] / entries:>7.2f}"
+        f"{r['queries'] / entries:>11.2f}{r['api_calls']:>11}{r['peak_mib']:>9.0f}"
+        + (
+            f"{floor['seconds']:>9.1f}{r['seconds'] / floor['seconds']:>9.2f}"
+            f"   floor before/after: {' / '.join(f'{s:.1f}' for s in floor['each'])}"
+            if floor
+            else f"{'n/a':>9}{'n/a':>9}"
+        ),
+        flush=True,
+    )
+    if floor and quiet_chatter:
+        print(
+            f"  Quiet Chatter on; against a floor without chatter lines either "
+            f"({floor['quiet_seconds']:.1f} s): {r['seconds'] / floor['quiet_seconds']:.2f}x",
+            flush=True,
+        )
+    if r.get("deep"):
+        deep = r["deep"]
+        print(
+            f"  deep re-read of those days, nothing changed: {deep['seconds']:.1f} s"
+            f" ({deep['seconds'] / r['seconds']:.2f}x the first pull),"
+            f" {deep['queries'] / max(deep['received'], 1):.2f} SQL/entry,"
+            f" {deep['api_calls']} API calls, {deep['attendance_writes']} attendance writes,"
+            f" reconciliation {deep['reconciliation']}",
+            flush=True,
+        )
 
 
 def main():
@@ -314,6 +377,12 @@ def main():
         action="store_true",
         help="pull with the Quiet Chatter setting on; also prints a floor without chatter lines",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="pull each size this many times, each in a fresh database; prints the median ratio",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -328,39 +397,22 @@ def main():
     for size in args.sizes.split(","):
         people, days = (int(n) for n in size.split("x"))
         with_floor = people * days * 6 <= args.no_floor_above
-        r = run_size(path, people, days, with_floor, args.deep, args.quiet_chatter)
-        entries = r["stored_entries"]
-        floor = r["floor"]
-        print(
-            f"{r['size']:<18}{entries:>9}{r['attendances']:>8}{r['seconds']:>9.1f}"
-            f"{entries / r['seconds']:>11.0f}{1000 * r['seconds'] / entries:>7.2f}"
-            f"{r['queries'] / entries:>11.2f}{r['api_calls']:>11}{r['peak_mib']:>9.0f}"
-            + (
-                f"{floor['seconds']:>9.1f}{r['seconds'] / floor['seconds']:>9.2f}"
-                if floor
-                else f"{'n/a':>9}{'n/a':>9}"
-            ),
-            flush=True,
-        )
-        if floor and args.quiet_chatter:
+        ratios = []
+        for _run in range(args.repeat):
+            r = run_size(path, people, days, with_floor, args.deep, args.quiet_chatter)
+            print_result(r, args.quiet_chatter)
+            if r["floor"]:
+                ratios.append(r["seconds"] / r["floor"]["seconds"])
+        if len(ratios) > 1:
             print(
-                f"  Quiet Chatter on; against a floor without chatter lines either "
-                f"({floor['quiet_seconds']:.1f} s): {r['seconds'] / floor['quiet_seconds']:.2f}x",
-                flush=True,
-            )
-        if r.get("deep"):
-            deep = r["deep"]
-            print(
-                f"  deep re-read of those {days} days, nothing changed: {deep['seconds']:.1f} s"
-                f" ({deep['seconds'] / r['seconds']:.2f}x the first pull),"
-                f" {deep['queries'] / max(deep['received'], 1):.2f} SQL/entry,"
-                f" {deep['api_calls']} API calls, {deep['attendance_writes']} attendance writes,"
-                f" reconciliation {deep['reconciliation']}",
+                f"  {size}: median {statistics.median(ratios):.2f}x the floor over "
+                f"{len(ratios)} runs ({', '.join(f'{ratio:.2f}' for ratio in ratios)})",
                 flush=True,
             )
     print(
         "RSS MiB is the peak resident memory of the process that ran the pull; s/1k is seconds "
-        "per thousand entries; the floor is one hr.attendance.create() of the same attendances."
+        "per thousand entries; the floor is one hr.attendance.create() of the same attendances, "
+        "the mean of its measures just before and just after the pull."
     )
 
 
