@@ -1,10 +1,13 @@
+import select
 import uuid
 from datetime import datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
 
+import psycopg2
 from lxml import etree
 
 from odoo.exceptions import AccessError
+from odoo.sql_db import connection_info_for
 from odoo.tests import TransactionCase, new_test_user
 from odoo.tests.common import _super_send
 
@@ -81,6 +84,38 @@ def configure_connector(env, simulator, start):
         "sync_batch_hours": "24",
     }.items():
         env["ir.config_parameter"].sudo().set_param(f"jibble_connector.{key}", value)
+
+
+class CronWakeUps:
+    """The notification that wakes Odoo's cron workers, received as they receive it: a real
+    LISTEN on the `postgres` database (a notification reaches only the database it is sent
+    in). What the test's transaction has queued for after its commit is cleared on start."""
+
+    def __init__(self, test):
+        self.env = test.env
+        _dbname, info = connection_info_for("postgres")
+        self.listener = psycopg2.connect(**info)
+        self.listener.autocommit = True
+        test.addCleanup(self.listener.close)
+        with self.listener.cursor() as cursor:
+            cursor.execute("LISTEN cron_trigger")
+        self.env.cr.postcommit.clear()
+
+    def received(self, wait=2.0):
+        """Run what the transaction's commit would run (its post-commit callbacks), then
+        return the wake-ups of this database that arrived, as (payload, pid of the sending
+        PostgreSQL backend); waits up to `wait` seconds for the first."""
+        self.env.cr.postcommit.run()
+        received = []
+        while not received and select.select([self.listener], [], [], wait)[0]:
+            self.listener.poll()
+            received += [
+                (notification.payload, notification.pid)
+                for notification in self.listener.notifies
+                if notification.payload == self.env.cr.dbname
+            ]
+            self.listener.notifies.clear()
+        return received
 
 
 class LocalJibbleMixin:

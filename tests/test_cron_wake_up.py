@@ -3,18 +3,14 @@ Odoo's cron workers listen for, sent through a connection each process keeps
 (models/ir_cron.py). The notifications are received by a real listener on the `postgres`
 database, as Odoo's cron workers receive them."""
 
-import select
 from datetime import datetime, timezone
 
-import psycopg2
-
-from odoo.sql_db import connection_info_for
 from odoo.tests import TransactionCase, tagged
 
 from ..jibble.events import Event
 from ..models import transaction
 from ..models.jibble_webhook_event import INBOX_CRON
-from .common import time_entry
+from .common import CronWakeUps, time_entry
 
 
 def utc_now():
@@ -29,13 +25,7 @@ class TestCronWakeUp(TransactionCase):
         self.cron.active = True
         self.env["ir.cron.trigger"].search([("cron_id", "=", self.cron.id)]).unlink()
         self.env.flush_all()
-        _dbname, info = connection_info_for("postgres")
-        self.listener = psycopg2.connect(**info)
-        self.listener.autocommit = True
-        self.addCleanup(self.listener.close)
-        with self.listener.cursor() as cursor:
-            cursor.execute("LISTEN cron_trigger")
-        self.env.cr.postcommit.clear()
+        self.cron_wake_ups = CronWakeUps(self)
 
     def queue_event(self, number):
         event = Event(
@@ -50,17 +40,7 @@ class TestCronWakeUp(TransactionCase):
         return self.env["ir.cron.trigger"].search([("cron_id", "=", self.cron.id)])
 
     def wake_ups(self):
-        """Run what the request's commit would run, and return the notifications received
-        as (payload, pid of the sending PostgreSQL backend)."""
-        self.env.cr.postcommit.run()
-        received = []
-        while select.select([self.listener], [], [], 2)[0]:
-            self.listener.poll()
-            received += [(n.payload, n.pid) for n in self.listener.notifies]
-            self.listener.notifies.clear()
-            if received:
-                break
-        return received
+        return self.cron_wake_ups.received()
 
     def test_a_queued_event_writes_the_trigger_row_in_one_statement(self):
         """Odoo's `_trigger()` read the cron twice and created the row through the ORM: more
@@ -92,7 +72,7 @@ class TestCronWakeUp(TransactionCase):
     def test_a_lost_kept_connection_still_wakes_the_workers_and_is_opened_again(self):
         self.queue_event(1)._queue()
         [(_payload, lost_pid)] = self.wake_ups()
-        with self.listener.cursor() as cursor:
+        with self.cron_wake_ups.listener.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(%s)", [lost_pid])
         self.queue_event(2)._queue()
         with self.assertLogs("odoo.addons.jibble_connector.models.ir_cron", "WARNING"):

@@ -8,7 +8,7 @@ from odoo.tools import mute_logger
 from ..jibble.entries import FROM_PULL, News, parse_entry
 from ..jibble.planning import HELD_OPEN
 from ..models import jibble_apply, transaction
-from .common import SimulatorCase
+from .common import CronWakeUps, SimulatorCase
 
 
 @tagged("post_install", "-at_install")
@@ -446,7 +446,7 @@ class TestSync(SimulatorCase):
         self.work(self.ada, 8, 12, day=2)
         cron = self.env.ref("jibble_connector.ir_cron_jibble_sync")
         self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).unlink()
-        self.env.cr.postcommit.clear()
+        wake_ups = CronWakeUps(self)
         cron.method_direct_trigger()
         progress = self.env["ir.cron.progress"].search(
             [("cron_id", "=", cron.id)], limit=1, order="id desc"
@@ -455,9 +455,8 @@ class TestSync(SimulatorCase):
         self.assertGreater(progress.remaining, 0)
         # The workers are woken at once rather than at the cron runner's next look, with no
         # trigger row that would outlive the run.
-        self.assertTrue(self.env.cr.postcommit._funcs)
         self.assertFalse(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]))
-        self.env.cr.postcommit.clear()
+        self.assertTrue(wake_ups.received())
         position = self.env["ir.config_parameter"].get_param("jibble_connector.sync_run_position")
         self.assertTrue(position)
         while self.env["ir.config_parameter"].get_param("jibble_connector.sync_run_position"):

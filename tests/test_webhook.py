@@ -13,7 +13,7 @@ from odoo.tests import HttpCase, tagged
 from ..jibble.events import Event
 from ..jibble.signature import SIGNATURE_PREFIX
 from ..models.jibble_webhook_event import INBOX_CRON, RETRY_BATCH
-from .common import time_entry
+from .common import CronWakeUps, time_entry
 from .test_properties import event_like
 
 SECRET = "test-webhook-secret"
@@ -467,15 +467,14 @@ class TestWebhook(HttpCase):
             Inbox._store(Event(f"evt-b{number}", "TimeEntry.Created", occurred, entry), "", True)
         Triggers = self.env["ir.cron.trigger"]
         Triggers.search([("cron_id", "=", cron.id)]).unlink()
-        self.env.cr.postcommit.clear()
+        wake_ups = CronWakeUps(self)
         Inbox._cron_retry_events()
         self.assertEqual(Inbox.search_count([("state", "=", "received")]), 1)
         self.assertFalse(Triggers.search([("cron_id", "=", cron.id)]))
-        self.assertTrue(self.env.cr.postcommit._funcs, "the cron workers are woken")
-        self.env.cr.postcommit.clear()
+        self.assertTrue(wake_ups.received(), "the cron workers are woken")
         Inbox._cron_retry_events()
         self.assertFalse(Triggers.search([("cron_id", "=", cron.id)]))
-        self.assertFalse(self.env.cr.postcommit._funcs, "nothing left: nobody is woken")
+        self.assertFalse(wake_ups.received(wait=0.5), "nothing left: nobody is woken")
 
     def test_health_route_answers(self):
         response = self.url_open("/jibble/webhook/health")
