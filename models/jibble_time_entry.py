@@ -1,9 +1,9 @@
 from odoo import _, api, fields, models
-from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
 from ..jibble.entries import CLOCK_IN
 from ..jibble.planning import PlanEntry
+from .rows import insert_rows
 
 ENTRY_STATES = [
     ("pending", "Waiting to be applied"),
@@ -14,7 +14,6 @@ ENTRY_STATES = [
     ("invalid", "Unreadable"),
     ("ignored", "Ignored"),
 ]
-INSERT_BATCH = 1000
 HELD_STATES = ("pending", "unmatched", "disabled", "conflict", "invalid")
 NAMED_FIELDS = (
     ("Activities", "activity_id", "activity"),
@@ -194,42 +193,13 @@ class JibbleTimeEntry(models.Model):
             }
             for parsed in by_id.values()
         ]
-        self._insert(new_values)
+        if new_values:
+            # Writes the ORM still holds reach the table before rows written around it.
+            self.flush_model()
+            insert_rows(self, new_values)
         for values in new_values:
             _touch(affected, values["person_id"], values["time"] or None)
         return affected
-
-    @api.model
-    def _insert(self, values_list):
-        """Insert new rows, a thousand per statement.
-
-        The ORM's create costs about as much per row as Odoo's own work for an attendance, and
-        a pull stores two entries per attendance. These rows have no computed field, no
-        tracking, no translation and no default that the values do not give, so nothing the
-        ORM would do is lost; the values go through the fields' own column conversion.
-        """
-        if not values_list:
-            return
-        self.flush_model()
-        columns = list(values_list[0])
-        fields_ = [self._fields[name] for name in columns]
-        now, uid = fields.Datetime.now(), self.env.uid
-        rows = [
-            (
-                *(field.convert_to_column_insert(values[field.name], self) for field in fields_),
-                uid,
-                now,
-                uid,
-                now,
-            )
-            for values in values_list
-        ]
-        insert = SQL(
-            "INSERT INTO %s (%s, create_uid, create_date, write_uid, write_date) VALUES ",
-            SQL.identifier(self._table),
-            SQL(", ").join(SQL.identifier(name) for name in columns),
-        )
-        self.env.cr.execute_values(insert.code + "%s", rows, page_size=INSERT_BATCH)
 
     def _fill_names(self, parsed, names):
         """Names are not news: whatever read brings a name this row lacks, it is taken

@@ -7,11 +7,12 @@ import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, mute_logger
+from odoo.tools import mute_logger
 
 from ..jibble.entries import FROM_EVENT, News, parse_entry
 from . import transaction
 from .jibble_time_entry import HELD_STATES
+from .rows import insert_rows
 
 EVENT_STATES = [
     ("received", "Received"),
@@ -74,10 +75,9 @@ class JibbleWebhookEvent(models.Model):
 
         The unique constraint decides, so two workers receiving the same event at once
         store it once: the second waits for the first and then inserts nothing. One
-        statement in a savepoint, as `jibble.time.entry._insert` does for entries: this is
-        the receiver's whole work in the queue mode, and the ORM's create (a flush, defaults,
-        access checks) cost as much as the rest of the request for a row with nothing to
-        compute.
+        statement in a savepoint (`insert_rows`, as for entries): this is the receiver's whole
+        work in the queue mode, and the ORM's create cost as much as the rest of the request
+        for a row with nothing to compute.
         """
         now = fields.Datetime.now()
         values = {
@@ -92,26 +92,12 @@ class JibbleWebhookEvent(models.Model):
             "state": "received",
             "attempts": 0,
             "next_attempt_at": None if queued else now + ON_RECEIPT_GRACE,
-            "create_uid": self.env.uid,
-            "create_date": now,
-            "write_uid": self.env.uid,
-            "write_date": now,
         }
-        insert = SQL(
-            "INSERT INTO %s (%s) VALUES (%s) RETURNING id",
-            SQL.identifier(self._table),
-            SQL(", ").join(SQL.identifier(name) for name in values),
-            SQL(", ").join(
-                self._fields[name].convert_to_column_insert(value, self)
-                for name, value in values.items()
-            ),
-        )
         try:
             # Not ON CONFLICT DO NOTHING: in Odoo's REPEATABLE READ it fails with a
             # serialization error when the other worker's row came after this snapshot.
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(insert)
-                return self.browse(self.env.cr.fetchone()[0])
+                return self.browse(insert_rows(self, [values], returning=True))
         except psycopg2.errors.UniqueViolation:
             return self.browse()
 
