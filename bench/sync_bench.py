@@ -317,13 +317,10 @@ def run_size(path, people, days, with_floor, deep=False, quiet_chatter=False):
     finally:
         simulator.stop()
         close_registry(database)
-    floor = (
-        {key: statistics.mean(floor[key] for floor in floors) for key in floors[0]}
-        if floors
-        else None
-    )
-    if floor:
-        floor["each"] = [floor["seconds"] for floor in floors]
+    floor = None
+    if floors:
+        floor = {key: statistics.mean(measure[key] for measure in floors) for key in floors[0]}
+        floor["each"] = [measure["seconds"] for measure in floors]
     result.update(size=f"{people} x {days} days", floor=floor)
     return result
 
