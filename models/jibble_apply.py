@@ -6,6 +6,7 @@ from odoo.tools import split_every
 
 from ..jibble.planning import CONFLICT, IGNORED, EntryState, pair_entries, plan_person
 from . import transaction
+from .rows import update_rows
 
 LAST_SYNC_RESOLUTION = timedelta(minutes=1)
 # People applied together; the ORM's cache is dropped between groups, so that a batch of
@@ -87,10 +88,14 @@ class JibbleApply(models.AbstractModel):
         for absence in self.env["hr.attendance"]._jibble_absences_worked(worked):
             work[absence.employee_id.jibble_user_id][1].insert(0, ("unlink", absence))
         attendance_of = self._execute(work, entries_by_person, employees, trigger, counts)
+        outcomes = {}
         for person_id, (plan, _changes) in work.items():
-            self._record_outcome(
-                plan, entries_by_person[person_id], employees[person_id], attendance_of, trigger
+            outcomes.update(
+                self._outcomes(
+                    plan, entries_by_person[person_id], employees[person_id], attendance_of, trigger
+                )
             )
+        update_rows(Entry, outcomes)
         now = fields.Datetime.now()
         self.env["hr.employee"].union(*(employees[pid] for pid in work)).filtered(
             lambda e: not e.last_jibble_sync or e.last_jibble_sync < now - LAST_SYNC_RESOLUTION
@@ -199,10 +204,11 @@ class JibbleApply(models.AbstractModel):
         )
 
     @api.model
-    def _record_outcome(self, plan, entries, employee, attendance_of, trigger):
-        """Each entry's state after planning, its employee and attendance; an entry of a
-        type the connector does not know is logged the first time it is seen."""
-        states = {}
+    def _outcomes(self, plan, entries, employee, attendance_of, trigger):
+        """{entry id: its state, employee and attendance after planning} for the entries
+        whose outcome changed; an entry of a type the connector does not know is logged the
+        first time it is seen."""
+        outcomes = {}
         for entry in entries:
             if entry.state == "invalid":
                 continue
@@ -214,41 +220,31 @@ class JibbleApply(models.AbstractModel):
             attendance = (
                 attendance_of.get(outcome.interval.start.entry_id) if outcome.interval else None
             )
-            value = (
-                outcome.state,
-                outcome.message or False,
-                employee.id,
-                attendance.id if attendance else False,
-            )
-            if (
-                entry.state,
-                entry.state_message or False,
-                entry.employee_id.id,
-                entry.attendance_id.id,
-            ) != value:
-                states[entry] = value
-                if outcome.state == IGNORED and entry.is_active:
-                    self.env["jibble.sync.log"]._record(
-                        "apply",
-                        "skipped",
-                        outcome.message,
-                        jibble_entry_id=entry.entry_id,
-                        employee_id=employee.id,
-                        trigger=trigger,
-                    )
-        grouped = defaultdict(list)
-        for entry, value in states.items():
-            grouped[value].append(entry.id)
-        Entry = self.env["jibble.time.entry"]
-        for (state, message, employee_id, attendance_id), ids in grouped.items():
-            Entry.browse(ids).write(
-                {
-                    "state": state,
-                    "state_message": message,
-                    "employee_id": employee_id,
-                    "attendance_id": attendance_id,
-                }
-            )
+            value = {
+                "state": outcome.state,
+                "state_message": outcome.message or False,
+                "employee_id": employee.id,
+                "attendance_id": attendance.id if attendance else False,
+            }
+            current = {
+                "state": entry.state,
+                "state_message": entry.state_message or False,
+                "employee_id": entry.employee_id.id,
+                "attendance_id": entry.attendance_id.id,
+            }
+            if current == value:
+                continue
+            outcomes[entry.id] = value
+            if outcome.state == IGNORED and entry.is_active:
+                self.env["jibble.sync.log"]._record(
+                    "apply",
+                    "skipped",
+                    outcome.message,
+                    jibble_entry_id=entry.entry_id,
+                    employee_id=employee.id,
+                    trigger=trigger,
+                )
+        return outcomes
 
     @api.model
     def _write_states(self, states):

@@ -14,6 +14,7 @@ from . import test_planning
 from . import test_properties
 from . import test_real_jibble
 from . import test_retention
+from . import test_rows
 from . import test_secrets
 from . import test_security
 from . import test_settings

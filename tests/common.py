@@ -1,15 +1,18 @@
 import select
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, time, timedelta, timezone
+from unittest.mock import patch
 from urllib.parse import urlsplit
 
 import psycopg2
 from lxml import etree
 
 from odoo.exceptions import AccessError
-from odoo.sql_db import connection_info_for
+from odoo.sql_db import Cursor, connection_info_for
 from odoo.tests import TransactionCase, new_test_user
 from odoo.tests.common import _super_send
+from odoo.tools import SQL
 
 from ..jibble.events import Event
 from ..simulator import JibbleSimulator
@@ -84,6 +87,21 @@ def configure_connector(env, simulator, start):
         "sync_batch_hours": "24",
     }.items():
         env["ir.config_parameter"].sudo().set_param(f"jibble_connector.{key}", value)
+
+
+@contextmanager
+def statements_run():
+    """The SQL statements run meanwhile, as text, recorded as Odoo's `assertQueries` does:
+    each still runs on the real database."""
+    statements, execute = [], Cursor.execute
+
+    def recording(cursor, query, params=None, log_exceptions=True):
+        text = query.code if isinstance(query, SQL) else query
+        statements.append(text.decode() if isinstance(text, bytes) else text)
+        return execute(cursor, query, params, log_exceptions)
+
+    with patch.object(Cursor, "execute", recording):
+        yield statements
 
 
 class CronWakeUps:

@@ -8,7 +8,7 @@ from odoo.tools import mute_logger
 from ..jibble.entries import FROM_PULL, News, parse_entry
 from ..jibble.planning import HELD_OPEN
 from ..models import jibble_apply, transaction
-from .common import CronWakeUps, SimulatorCase
+from .common import CronWakeUps, SimulatorCase, statements_run
 
 
 @tagged("post_install", "-at_install")
@@ -396,6 +396,34 @@ class TestSync(SimulatorCase):
             "the first group's attendances left the cache when the second group started",
         )
         self.assertEqual([len(attendance) for attendance in attendances], [1, 1, 1])
+
+    def test_the_outcomes_of_a_batch_are_written_in_one_statement(self):
+        """Every entry names the attendance it made; the outcomes of all the batch's people
+        are written together, in one statement (models/rows.py, `update_rows`)."""
+        for day in range(3):
+            self.work(self.ada, 8, 12, day=day)
+            self.work(self.ada, 13, 17, day=day)
+            self.work(self.ben, 9, 18, day=day)
+        self.env["jibble.config"]._set_param("sync_batch_hours", 24 * 7)
+        with statements_run() as statements:
+            logs = self.pull()
+        self.assertEqual((len(logs), self.total(logs, "created")), (1, 9))
+        entry_updates = [
+            statement
+            for statement in statements
+            if statement.lstrip().startswith('UPDATE "jibble_time_entry"')
+        ]
+        self.assertEqual(len(entry_updates), 1, entry_updates)
+        entries = self.env["jibble.time.entry"].search([])
+        self.assertEqual(len(entries), 18)
+        self.assertEqual(set(entries.mapped("state")), {"applied"})
+        for attendance in self.attendances(self.ada_employee) | self.attendances(self.ben_employee):
+            linked = entries.filtered(lambda entry, a=attendance: entry.attendance_id == a)
+            self.assertEqual(
+                sorted(linked.mapped("entry_id")),
+                sorted([attendance.jibble_entry_id, attendance.jibble_out_entry_id]),
+            )
+            self.assertEqual(linked.employee_id, attendance.employee_id)
 
     def test_outage_mid_run_loses_nothing_and_duplicates_nothing(self):
         for day in range(3):
