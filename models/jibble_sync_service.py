@@ -12,6 +12,7 @@ from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from ..jibble.client import JibbleError
 from ..jibble.entries import FROM_PULL, EntryError, News, parse_entry
 from . import transaction
+from .ir_cron import turn_seconds
 from .jibble_config import JibbleNotReady
 
 NAMED_RESOURCES = (
@@ -23,7 +24,16 @@ NAMES_VALIDITY = timedelta(hours=6)
 NAMES_RETRY = timedelta(minutes=10)
 CONFLICT_RETRY_DELAY = timedelta(seconds=30)
 BUSY_RETRY_DELAY = timedelta(minutes=5)
-DEFAULT_BATCH_ENTRIES = 20000
+# A pull batch is sized to apply within this share of the time a cron turn may take, at the
+# pace of the last batches; the first one, with no pace yet, reads FIRST_BATCH_ENTRIES.
+BATCH_TIME_SHARE = 0.5
+FIRST_BATCH_ENTRIES = 10000
+BATCH_ENTRIES_RANGE = (1000, 50000)
+# With no time limit a batch is still one transaction holding its people's locks: sized as for
+# Odoo's default limit.
+UNLIMITED_TURN_SECONDS = 120
+# Fewer entries than this say more about a batch's fixed costs than about its pace.
+PACE_MIN_ENTRIES = 500
 DEEP_CRON = "jibble_connector.ir_cron_jibble_deep_resync"
 CATCH_UP_CRON = "jibble_connector.ir_cron_jibble_sync"
 OPERATIONS = {"catch_up": "pull", "quick": "quick_pull", "deep": "deep_pull"}
@@ -95,8 +105,7 @@ class JibbleSyncService(models.AbstractModel):
     def _read_window(self, client, window):
         """Everything Jibble says about a window. A stored entry the read does not list is
         read again by its id: it may have been deleted, or moved to another window."""
-        cap = self.env["jibble.config"]._int_param("sync_batch_entries", DEFAULT_BATCH_ENTRIES)
-        listing = client.time_entries(window.start, window.end, max_rows=cap)
+        listing = client.time_entries(window.start, window.end, max_rows=self._batch_entries())
         if listing.end:
             # A busy window: this batch ends where the read stopped, the next one goes on.
             window.end, window.remaining = listing.end, max(window.remaining, 1)
@@ -132,6 +141,30 @@ class JibbleSyncService(models.AbstractModel):
         if unlinked and self.env["jibble.person"]._needs_reading(unlinked):
             read.people = client.people()
         return read
+
+    @api.model
+    def _batch_entries(self):
+        """How many entries a pull batch reads at most: the `sync_batch_entries` system
+        parameter when an administrator set one; otherwise as many as the pace of the last
+        batch lets one apply in `BATCH_TIME_SHARE` of a cron turn (models/ir_cron.py), so that
+        a slow server's batches shrink before Odoo kills the worker in the middle of one."""
+        Config = self.env["jibble.config"]
+        fixed = Config._int_param("sync_batch_entries", 0)
+        if fixed > 0:
+            return fixed
+        try:
+            pace = float(Config._param("batch_seconds_per_entry") or 0)
+        except ValueError:
+            pace = 0
+        if pace <= 0:
+            return FIRST_BATCH_ENTRIES
+        smallest, largest = BATCH_ENTRIES_RANGE
+        return min(max(int(self._batch_seconds() / pace), smallest), largest)
+
+    @api.model
+    def _batch_seconds(self):
+        """How long a pull batch sized by its pace is meant to take."""
+        return (turn_seconds() or UNLIMITED_TURN_SECONDS) * BATCH_TIME_SHARE
 
     # The pull
 
@@ -189,6 +222,9 @@ class JibbleSyncService(models.AbstractModel):
             Log._record(operation, "skipped", busy, **run)
             return 0
         self.env["jibble.pull.run"]._advance(window)
+        duration = time.monotonic() - clock
+        if kind != "quick" and len(read.rows) >= PACE_MIN_ENTRIES:
+            Config._set_param("batch_seconds_per_entry", f"{duration / len(read.rows):.6f}")
         Log._record(
             operation,
             "partial" if counts["failed"] else "success",
@@ -198,7 +234,7 @@ class JibbleSyncService(models.AbstractModel):
                 end=window.end,
             ),
             **run,
-            duration=time.monotonic() - clock,
+            duration=duration,
             received_count=len(read.rows),
             api_calls=client.api_calls,
             **log_counts(counts),
@@ -293,7 +329,9 @@ class JibbleSyncService(models.AbstractModel):
             return
         if kind == "catch_up" and not remaining:
             self._retry_held("cron")
-        transaction.notify_progress(self.env, cron_xmlid, 1, remaining)
+        transaction.notify_progress(
+            self.env, cron_xmlid, 1, remaining, next_call_seconds=self._batch_seconds()
+        )
 
     @api.model
     def _retry_after_collision(self, error, cron_xmlid, then, operation, message, **values):

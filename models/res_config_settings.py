@@ -126,8 +126,9 @@ class ResConfigSettings(models.TransientModel):
         string="Batch Size (hours)",
         config_parameter="jibble_connector.sync_batch_hours",
         default=DEFAULT_BATCH_HOURS,
-        help="A pull works through Jibble time in slices of at most this many hours and 20,000 "
-        "entries, committing each.",
+        help="A pull works through Jibble time in slices of at most this many hours, and of as "
+        "many entries as the cron worker's time limit allows at the pace of the last slice, "
+        "committing each.",
     )
     jibble_paid_breaks = fields.Boolean(
         string="Paid Breaks",

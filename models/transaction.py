@@ -23,6 +23,8 @@ import zlib
 
 from odoo.modules import module as odoo_module
 
+from .ir_cron import cron_turn
+
 # First key of every advisory lock the connector takes ("JIBP", "JIBR" in ASCII).
 PERSON_LOCKS = 0x4A494250
 RUN_LOCKS = 0x4A494252
@@ -90,7 +92,7 @@ def try_run_lock(env):
     return env.cr.fetchone()[0]
 
 
-def notify_progress(env, cron_xmlid, done, remaining):
+def notify_progress(env, cron_xmlid, done, remaining, next_call_seconds=0):
     """Tell Odoo's cron runner how far a cron got. The runner calls a cron that reports work
     remaining ten times in a row, then leaves it ready until its workers next look for jobs
     (a minute); waking them now works a backlog through without a pause every ten units.
@@ -98,7 +100,17 @@ def notify_progress(env, cron_xmlid, done, remaining):
     A wake-up, not a trigger row: the job is still ready when the runner stops calling it, and
     a row would outlive a run that ends with nothing left (Odoo then removes only the rows
     older than the run's start) and start it again at once. A catch-up pull, whose every run
-    reads its overlap again, ran back to back that way."""
-    env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-    if remaining:
+    reads its overlap again, ran back to back that way.
+
+    Unless another call may not fit in the worker's time limit (models/ir_cron.py,
+    `CronTurn`; the next call is expected to last as long as this one, or `next_call_seconds`):
+    then the turn ends as if all were done, and a trigger row, which outlives the turn for the
+    reason above, has the next turn go on at once, with the limit counted anew."""
+    if not remaining:
+        env["ir.cron"]._notify_progress(done=done, remaining=0)
+    elif cron_turn.another_call_fits(next_call_seconds):
+        env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         env.ref(cron_xmlid)._jibble_wake_up()
+    else:
+        env["ir.cron"]._notify_progress(done=done, remaining=0)
+        env.ref(cron_xmlid)._jibble_trigger_now()

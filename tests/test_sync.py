@@ -1,13 +1,15 @@
+import time
 from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
-from odoo.tools import mute_logger
+from odoo.tools import config, mute_logger
 
 from ..jibble.entries import FROM_PULL, News, parse_entry
 from ..jibble.planning import HELD_OPEN
 from ..models import jibble_apply, transaction
+from ..models import jibble_sync_service as sync_service
 from .common import CronWakeUps, SimulatorCase, statements_run
 
 
@@ -490,6 +492,129 @@ class TestSync(SimulatorCase):
         while self.env["ir.config_parameter"].get_param("jibble_connector.sync_run_position"):
             cron.method_direct_trigger()
         self.assertEqual(self.intervals(self.ada_employee), [(self.naive(8, 2), self.naive(12, 2))])
+
+    def run_a_turn(self, cron):
+        """One turn of Odoo's cron runner on this job, as a cron worker runs it: up to ten
+        calls while it reports work remaining."""
+        self.env.flush_all()
+        job = {**cron.read(load=None)[0], "done": 0, "remaining": 0, "timed_out_counter": 0}
+        self.registry.enter_test_mode(self.cr)
+        try:
+            self.registry["ir.cron"]._process_job(
+                self.registry.db_name, self.registry.cursor(), job
+            )
+        finally:
+            self.registry.leave_test_mode()
+        self.env.invalidate_all()
+
+    def pull_turns(self, cron, limits):
+        """Turns of the runner until the catch-up pull is done, under these time limits;
+        returns the number of pull batches of each turn."""
+        Log = self.env["jibble.sync.log"]
+        batches_per_turn = []
+        with patch.dict(config.options, limits):
+            while not batches_per_turn or self.env["ir.config_parameter"].get_param(
+                "jibble_connector.sync_run_position"
+            ):
+                before = Log.search_count([("operation", "=", "pull")])
+                self.run_a_turn(cron)
+                batches_per_turn.append(Log.search_count([("operation", "=", "pull")]) - before)
+                self.assertLess(len(batches_per_turn), 10)
+        return batches_per_turn
+
+    def test_a_turn_of_the_cron_runner_ends_within_the_workers_time_limit(self):
+        """Odoo's runner calls a job that reports work remaining up to ten times in one turn,
+        and the cron worker's time limit covers the whole turn: ten pull batches of 25 s got
+        the worker killed in the fifth, mid-batch, again and again through a long backfill."""
+        for day in range(4):
+            self.work(self.ada, 8, 12, day=day)
+        cron = self.env.ref("jibble_connector.ir_cron_jibble_sync")
+        cron.active = True
+        Triggers = self.env["ir.cron.trigger"]
+        Triggers.search([("cron_id", "=", cron.id)]).unlink()
+        # A Jibble slow enough that each batch takes more than half of a one-second limit.
+        self.simulator.on_request(
+            lambda _path, _query: time.sleep(0.6), path_contains="TimeEntries", count=100
+        )
+        limits = {"limit_time_real_cron": 1, "limit_time_real": 120}
+        with patch.dict(config.options, limits):
+            self.run_a_turn(cron)
+        self.assertEqual(len(self.env["jibble.sync.log"].search([("operation", "=", "pull")])), 1)
+        self.assertTrue(
+            self.env["ir.config_parameter"].get_param("jibble_connector.sync_run_position")
+        )
+        # The turn ended as if all were done (Odoo moved the next call to the cron's next
+        # interval), and a trigger row, left by the end of the turn, has a worker go on at once.
+        self.assertGreater(cron.nextcall, fields.Datetime.now())
+        trigger = Triggers.search([("cron_id", "=", cron.id)])
+        self.assertEqual(len(trigger), 1)
+        self.assertLessEqual(trigger.call_at, fields.Datetime.now())
+        turns = self.pull_turns(cron, limits)
+        self.assertEqual(set(turns), {1})
+        self.assertEqual(len(self.intervals(self.ada_employee)), 4)
+
+    def test_without_a_time_limit_one_turn_of_the_runner_pulls_every_batch(self):
+        self.work(self.ada, 8, 12, day=2)
+        cron = self.env.ref("jibble_connector.ir_cron_jibble_sync")
+        cron.active = True
+        turns = self.pull_turns(cron, {"limit_time_real_cron": 0, "limit_time_real": 0})
+        self.assertEqual(len(turns), 1)
+        self.assertGreater(turns[0], 1)
+        self.assertEqual(self.intervals(self.ada_employee), [(self.naive(8, 2), self.naive(12, 2))])
+
+    def test_a_batch_is_sized_to_apply_within_the_cron_workers_time_limit(self):
+        """At the pace of the last batch, a batch takes half of what a turn of the cron runner
+        may take: a prefork worker's 120 s include the sleep before its turn (up to 70 s)."""
+        Config = self.env["jibble.config"]
+        prefork = {"workers": 2, "limit_time_real": 120, "limit_time_real_cron": -1}
+        with patch.dict(config.options, prefork):
+            self.assertEqual(self.service._batch_entries(), 10000)
+            Config._set_param("batch_seconds_per_entry", "0.001")
+            self.assertEqual(self.service._batch_entries(), 25000)
+            Config._set_param("batch_seconds_per_entry", "0.004")
+            self.assertEqual(self.service._batch_entries(), 6250)
+            Config._set_param("batch_seconds_per_entry", "2")
+            self.assertEqual(self.service._batch_entries(), 1000)
+        with patch.dict(config.options, {**prefork, "limit_time_real_cron": 300}):
+            self.assertEqual(self.service._batch_entries(), 1000)
+            Config._set_param("batch_seconds_per_entry", "0.004")
+            self.assertEqual(self.service._batch_entries(), 28750)
+        threaded = {"workers": 0, "limit_time_real": 120, "limit_time_real_cron": -1}
+        with patch.dict(config.options, threaded):
+            self.assertEqual(self.service._batch_entries(), 15000)
+            Config._set_param("batch_seconds_per_entry", "0.0001")
+            self.assertEqual(self.service._batch_entries(), 50000)
+            Config._set_param("sync_batch_entries", 7)
+            self.assertEqual(self.service._batch_entries(), 7)
+
+    def test_a_pull_batch_notes_its_pace_and_the_next_batch_reads_that_many(self):
+        for day in range(3):
+            self.work(self.ada, 8, 12, day=day)
+            self.work(self.ben, 9, 17, day=day)
+        params = self.env["ir.config_parameter"]
+        with patch.object(sync_service, "PACE_MIN_ENTRIES", 4):
+            self.service._run_pull_batch("cron", "quick")
+            self.assertFalse(params.get_param("jibble_connector.batch_seconds_per_entry"))
+            self.service._run_pull_batch("cron")
+        log = self.last_log()
+        self.assertEqual(log.received_count, 4)
+        pace = float(params.get_param("jibble_connector.batch_seconds_per_entry"))
+        self.assertAlmostEqual(pace * 4, log.duration, delta=0.001)
+        # At ten seconds an entry, the next batches read as few entries as they may (here 7).
+        params.set_param("jibble_connector.batch_seconds_per_entry", "10")
+        params.set_param("jibble_connector.sync_batch_hours", 24 * 10)
+        params.set_param("jibble_connector.sync_cursor", False)
+        self.simulator.max_page_size = 5
+        threaded = {"workers": 0, "limit_time_real": 120, "limit_time_real_cron": -1}
+        with (
+            patch.object(sync_service, "BATCH_ENTRIES_RANGE", (7, 50000)),
+            patch.dict(config.options, threaded),
+        ):
+            logs = self.pull()
+        self.assertGreaterEqual(len(logs.filtered("received_count")), 2)
+        self.assertLessEqual(max(logs.mapped("received_count")), 10, "two pages at most")
+        self.assertEqual(len(self.attendances(self.ada_employee)), 3)
+        self.assertEqual(len(self.attendances(self.ben_employee)), 3)
 
     def test_a_second_run_while_one_is_running_is_skipped(self):
         with self.env.registry.cursor() as other_cr:
