@@ -50,6 +50,13 @@ class JibbleConnectorConfig(models.AbstractModel):
             return default
 
     @api.model
+    def _float_param(self, name, default):
+        try:
+            return float(self._param(name) or default)
+        except ValueError:
+            return default
+
+    @api.model
     def _is_neutralized(self):
         """A copy made for testing (Odoo's neutralize, a staging build): it stays quiet."""
         return bool(self.env["ir.config_parameter"].get_param("database.is_neutralized"))

@@ -152,10 +152,7 @@ class JibbleSyncService(models.AbstractModel):
         fixed = Config._int_param("sync_batch_entries", 0)
         if fixed > 0:
             return fixed
-        try:
-            pace = float(Config._param("batch_seconds_per_entry") or 0)
-        except ValueError:
-            pace = 0
+        pace = Config._float_param("batch_seconds_per_entry", 0)
         if pace <= 0:
             return FIRST_BATCH_ENTRIES
         smallest, largest = BATCH_ENTRIES_RANGE
