@@ -1,7 +1,7 @@
 {
     "name": "Jibble Connector",
     "summary": "Keep Odoo attendances in step with Jibble time tracking",
-    "version": "18.0.1.4.0",
+    "version": "18.0.1.4.1",
     "category": "Human Resources/Attendances",
     "website": "https://github.com/jibble-connector/jibble_connector",
     "author": "Jibble Connector team",

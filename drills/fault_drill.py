@@ -59,7 +59,8 @@ API_FAULTS = [
     ("malformed", 1, 44),
 ]
 READ_TIMEOUT = 2.0
-PAGE_DELETIONS = 3
+# Deletions at three of the first pages asked with $skip: a faulty run asks about 60.
+PAGE_DELETIONS, PAGE_DELETION_MOMENTS = 3, range(5, 30)
 SERIALIZATION_FAULTS, SERIALIZATION_FAULT_EVERY = 6, 40
 # Every 40th statement inserting attendances, six times, fails as a serialization failure
 # would; a sequence counts them because it survives the rollback the failure causes.
@@ -94,7 +95,13 @@ class Drill:
         self.log_dir = args.log_dir or tempfile.mkdtemp(prefix="jibble-drill-")
         os.makedirs(self.log_dir, exist_ok=True)
         self.simulator = JibbleSimulator(max_page_size=100)
-        self.figures = {"kills": 0, "webhooks": {}, "server_errors": 0, "page_deletions": 0}
+        self.figures = {
+            "kills": 0,
+            "webhooks": {},
+            "server_errors": 0,
+            "page_deletions": 0,
+            "skip_pages": 0,
+        }
         self.server = None
         self.dataset = None
 
@@ -236,6 +243,8 @@ class Drill:
         )
         self.figures["api_faults"] = injected - self.simulator.pending_faults()
         self.simulator.clear_faults()
+        # Jibble's final state is reached here: the clean pull must read the same data.
+        self.simulator.clear_request_hooks()
         self.stop_server()
 
     def delete_between_pages(self, reserved):
@@ -243,15 +252,17 @@ class Drill:
         of a window: every later row moves one place up, so a read by offset alone would
         skip the row at the page boundary."""
         simulator, rng = self.simulator, random.Random(self.args.seed + 1)
-        moments = set(rng.sample(range(5, 60), PAGE_DELETIONS))
-        pages = []
+        moments = set(rng.sample(PAGE_DELETION_MOMENTS, PAGE_DELETIONS))
 
         def delete(_path, query):
             window = re.search(r"time ge (\S+) and time lt (\S+)", query.get("$filter", ""))
             if "$skip" not in query or not window:
                 return
-            pages.append(query)
-            if len(pages) not in moments:
+            self.figures["skip_pages"] += 1
+            # A page with no row before it to delete ($skip=0: the one row of a window, asked
+            # again) passes the deletion due on to the next page.
+            due = sum(moment <= self.figures["skip_pages"] for moment in moments)
+            if due <= self.figures["page_deletions"]:
                 return
             start, end = (parse_datetime(value) for value in window.groups())
             rows = sorted(
@@ -450,6 +461,11 @@ class Drill:
             problems.append(f"conflict rows a clean pull does not have: {transient[:5]}")
         if self.figures["serialization_faults"] and not faulty["serialization_failures"]:
             problems.append("serialization failures were injected but none was logged")
+        if self.figures["page_deletions"] != PAGE_DELETIONS:
+            problems.append(
+                f"{self.figures['page_deletions']} entries deleted between pages of"
+                f" {PAGE_DELETIONS} planned: the faulty run asked fewer pages than expected"
+            )
         if webhooks_sent != self.figures["webhooks_planned"]:
             problems.append(
                 f"{webhooks_sent} webhooks sent of {self.figures['webhooks_planned']} planned"
@@ -487,7 +503,10 @@ def run_once(args):
 def report(figures, clean, faulty, problems):
     print(f"time entries in Jibble:         {figures['entries']}")
     print(f"API faults injected mid-pull:   {figures['api_faults']}")
-    print(f"deleted between two pages:      {figures['page_deletions']}")
+    print(
+        f"deleted between two pages:      {figures['page_deletions']}"
+        f" (pages asked with $skip: {figures['skip_pages']})"
+    )
     print(f"cron processes killed:          {figures['kills']}")
     print(
         f"serialization failures:         {figures['serialization_faults']} injected,"

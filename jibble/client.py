@@ -295,8 +295,9 @@ class JibbleClient:
         A `@odata.nextLink` is followed when Jibble sends one. Otherwise pages are asked with
         `$skip`, each starting on the last row of the page before: when that row is not where
         it was, rows moved between pages (an entry added, edited or deleted meanwhile) and
-        the list is read again rather than risk a skipped row. Only an empty page ends it:
-        a page shorter than `$top` proves nothing, as Jibble may cap pages without saying.
+        the list is read again rather than risk a skipped row (or a row read and gone). Only a
+        page with no new row ends it: a page shorter than `$top` proves nothing, as Jibble may
+        cap pages without saying.
         With `max_rows` the read may stop after that many rows (`Listing.end` is then set by
         the caller that knows how the list is ordered).
         """
@@ -349,11 +350,13 @@ class JibbleClient:
                 return Listing(rows, read_at, pages, truncated=True)
             if isinstance(next_link, str) and next_link:
                 page_url, page_query, followed_link = next_link, None, True
-            elif followed_link or not page:
+            elif followed_link or (not page and (overlap or not rows)):
                 return Listing(rows, read_at, pages)
             else:
-                # Pages of one row leave no room for the overlapping row: read on without.
-                overlap = 1 if largest > 1 else 0
+                # Pages of one row leave no room for the overlapping row: read on without it,
+                # then ask for the last row again before ending, so that a row read and gone
+                # meanwhile (a window of one entry, deleted) is seen as moved too.
+                overlap = 1 if largest > 1 or not page else 0
                 page_url, page_query = url, {**query, "$skip": len(rows) - overlap}
 
     # Resources

@@ -341,6 +341,11 @@ class JibbleSimulator:
         with self.lock:
             self._faults.clear()
 
+    def clear_request_hooks(self):
+        """Forget the callbacks of `on_request` that have not run yet."""
+        with self.lock:
+            self._hooks.clear()
+
     def pending_faults(self):
         with self.lock:
             return len(self._faults)

@@ -12,7 +12,7 @@ from odoo.exceptions import AccessError
 from odoo.sql_db import Cursor, connection_info_for
 from odoo.tests import TransactionCase, new_test_user
 from odoo.tests.common import _super_send
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
 
 from ..jibble.events import Event
 from ..simulator import JibbleSimulator
@@ -87,6 +87,26 @@ def configure_connector(env, simulator, start):
         "sync_batch_hours": "24",
     }.items():
         env["ir.config_parameter"].sudo().set_param(f"jibble_connector.{key}", value)
+
+
+@contextmanager
+def attendance_inserts_collide(env):
+    """Every INSERT into hr_attendance meanwhile fails with PostgreSQL's own serialization
+    failure (SQLSTATE 40001), raised by a trigger as the fault drill does."""
+    env.cr.execute(
+        """CREATE FUNCTION jibble_test_collision() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN RAISE EXCEPTION 'test collision' USING ERRCODE = '40001'; END $$;
+           CREATE TRIGGER jibble_test_collision BEFORE INSERT ON hr_attendance
+               FOR EACH STATEMENT EXECUTE FUNCTION jibble_test_collision()"""
+    )
+    try:
+        with mute_logger("odoo.sql_db"):
+            yield
+    finally:
+        env.cr.execute(
+            "DROP TRIGGER jibble_test_collision ON hr_attendance;"
+            " DROP FUNCTION jibble_test_collision()"
+        )
 
 
 @contextmanager

@@ -65,10 +65,13 @@ class TestInstall(TransactionCase):
         self.assertTrue(self.env.cr.fetchall())
 
     def test_no_two_indexes_of_the_connector_cover_the_same_columns(self):
-        """Every index is one more write per row stored; one per set of columns is enough."""
+        """Every index is one more write per row stored; one per set of columns is enough.
+        A partial index counts as another only for a predicate other than NOT NULL (the
+        pending entries' index holds a few rows of the table, not all of them)."""
         for table in ("hr_attendance", "jibble_time_entry", "jibble_webhook_event"):
             self.env.cr.execute(
-                "SELECT regexp_replace(regexp_replace(indexdef, '.* USING ', ''), ' WHERE .*', '')"
+                "SELECT regexp_replace(regexp_replace(indexdef, '.* USING ', ''),"
+                " ' WHERE \\(\\w+ IS NOT NULL\\)$', '')"
                 " FROM pg_indexes WHERE tablename = %s",
                 [table],
             )

@@ -8,7 +8,7 @@ from odoo.tests import tagged
 
 from ..jibble.entries import parse_instant
 from ..models.jibble_pull_run import Window
-from .common import SimulatorCase
+from .common import SimulatorCase, attendance_inserts_collide
 
 
 def utc_now():
@@ -83,6 +83,38 @@ class TestNewerNewsWins(SimulatorCase):
         self.assertTrue(self.entry(self.clock_out["id"]).is_active)
         self.assertEqual(self.intervals(self.employee), [(self.naive(8), self.naive(12))])
 
+    def test_an_event_after_one_whose_apply_failed_closes_the_shift_before_both(self):
+        """The fault drill's seeds 900 and 901: an event whose apply met a serialization
+        failure left its clock-in stored and waiting, and the shift before it open. The next
+        event was planned from that waiting clock-in on, so Odoo refused its open attendance
+        beside the one left open, and it was logged as a conflict until the first was
+        retried."""
+        first = self.simulator.add_time_entry(self.ada["id"], "In", self.at(8, day=1))
+        second = self.simulator.add_time_entry(self.ada["id"], "In", self.at(8, day=2))
+        third = self.simulator.add_time_entry(self.ada["id"], "In", self.at(8, day=3))
+        self.assertEqual(self.deliver("TimeEntry.Created", first).state, "done")
+        with attendance_inserts_collide(self.env):
+            failed = self.deliver("TimeEntry.Created", second)
+        self.assertEqual(failed.state, "failed")
+        self.assertEqual(self.entry(second["id"]).state, "pending")
+        self.assertEqual(self.intervals(self.employee), [(self.naive(8, day=1), None)])
+
+        self.assertEqual(self.deliver("TimeEntry.Created", third).state, "done")
+        self.assertFalse(
+            self.env["jibble.sync.log"].search(
+                [("operation", "=", "apply"), ("status", "=", "failed")]
+            )
+        )
+        self.assertEqual(
+            self.intervals(self.employee),
+            [
+                (self.naive(8, day=1), self.naive(8, day=2)),
+                (self.naive(8, day=2), self.naive(8, day=3)),
+                (self.naive(8, day=3), None),
+            ],
+        )
+        self.assertEqual(self.entry(second["id"]).state, "applied")
+
     def test_webhook_entries_take_the_names_a_pull_already_knows(self):
         support = self.simulator.add_activity("Support")
         self.simulator.update_time_entry(self.clock_in["id"], activity_id=support["id"])
@@ -143,6 +175,31 @@ class TestListsThatChangeWhileRead(SimulatorCase):
         self.assertEqual(
             self.env["hr.attendance"].search_count([("jibble_entry_id", "!=", False)]), 65 - 1
         )
+
+    def test_the_only_entry_of_a_window_deleted_while_it_is_read_is_not_kept(self):
+        """The fault drill's seed 901: a window holding one entry comes in pages of one row,
+        which leave no room for the row that overlaps the next page. The entry was deleted
+        when the empty page after it was asked, the read ended on that page, and the deleted
+        clock-out was stored and closed the shift, for good."""
+        night, employee = self.person_with_employee("Night")
+        self.simulator.add_time_entry(night["id"], "In", self.at(22, day=1))
+        clock_out = self.simulator.add_time_entry(night["id"], "Out", self.at(4.99, day=2))
+        done = []
+
+        def delete(_path, query):
+            window = re.search(r"time ge (\S+) and time lt (\S+)", query.get("$filter", ""))
+            if "$skip" not in query or not window or done:
+                return
+            start, end = (parse_instant(value) for value in window.groups())
+            if start <= self.naive(4.99, day=2) < end:
+                done.append(query)
+                self.simulator.delete_time_entry(clock_out["id"])
+
+        self.simulator.on_request(delete, path_contains="TimeEntries", count=1000)
+        self.pull()
+        self.assertEqual(done[0]["$skip"], "1", "deleted when the page after its row was asked")
+        self.assertFalse(self.entry(clock_out["id"]).filtered("is_active"))
+        self.assertEqual(self.intervals(employee), [(self.naive(22, day=1), None)])
 
     def test_an_entry_deleted_in_jibble_is_checked_by_id_then_marked_deleted(self):
         victim = self.simulator.time_entries[0]

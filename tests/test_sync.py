@@ -4,13 +4,13 @@ from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
-from odoo.tools import config, mute_logger
+from odoo.tools import config
 
 from ..jibble.entries import FROM_PULL, News, parse_entry
 from ..jibble.planning import HELD_OPEN
 from ..models import jibble_apply, transaction
 from ..models import jibble_sync_service as sync_service
-from .common import CronWakeUps, SimulatorCase, statements_run
+from .common import CronWakeUps, SimulatorCase, attendance_inserts_collide, statements_run
 
 
 @tagged("post_install", "-at_install")
@@ -70,15 +70,9 @@ class TestSync(SimulatorCase):
         Entry._store_news(
             [parse_entry(row) for row in rows], News(fields.Datetime.now(), FROM_PULL)
         )
-        self.env.cr.execute(
-            """CREATE FUNCTION jibble_test_collision() RETURNS trigger LANGUAGE plpgsql AS $$
-               BEGIN RAISE EXCEPTION 'test collision' USING ERRCODE = '40001'; END $$;
-               CREATE TRIGGER jibble_test_collision BEFORE INSERT ON hr_attendance
-                   FOR EACH STATEMENT EXECUTE FUNCTION jibble_test_collision()"""
-        )
         catch_up = self.env.ref("jibble_connector.ir_cron_jibble_sync")
         triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", catch_up.id)])
-        with mute_logger("odoo.sql_db"):
+        with attendance_inserts_collide(self.env):
             self.env["jibble.sync.service"]._retry_held("cron")
         log = self.last_log("apply")
         self.assertEqual((log.status, log.failed_count), ("failed", 1))
@@ -88,7 +82,6 @@ class TestSync(SimulatorCase):
         self.assertGreater(retry.call_at, fields.Datetime.now())
         self.assertFalse(self.attendances(self.ada_employee))
         self.assertEqual(set(Entry.search([]).mapped("state")), {"pending"})
-        self.env.cr.execute("DROP TRIGGER jibble_test_collision ON hr_attendance")
         self.env["jibble.sync.service"]._retry_held("cron")
         self.assertEqual(self.intervals(self.ada_employee), [(self.naive(8), self.naive(12))])
         self.assertEqual(set(Entry.search([]).mapped("state")), {"applied"})
