@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -292,12 +293,12 @@ class JibbleClient:
     def list(self, base_url, resource, params=None, max_rows=None):
         """Every row of an OData list, read so that no row is lost to paging.
 
-        A `@odata.nextLink` is followed when Jibble sends one. Otherwise pages are asked with
-        `$skip`, each starting on the last row of the page before: when that row is not where
-        it was, rows moved between pages (an entry added, edited or deleted meanwhile) and
-        the list is read again rather than risk a skipped row (or a row read and gone). Only a
-        page with no new row ends it: a page shorter than `$top` proves nothing, as Jibble may
-        cap pages without saying.
+        A `@odata.nextLink` is followed when Jibble sends one, unless it is built with `$skip`
+        too. Otherwise pages are asked with `$skip`, each starting on the last row of the page
+        before: when that row is not where it was, rows moved between pages (an entry added,
+        edited or deleted meanwhile) and the list is read again rather than risk a skipped row
+        (or a row read and gone). Only a page with no new row ends it: a page shorter than
+        `$top` proves nothing, as Jibble may cap pages without saying.
         With `max_rows` the read may stop after that many rows (`Listing.end` is then set by
         the caller that knows how the list is ordered).
         """
@@ -348,9 +349,9 @@ class JibbleClient:
             largest = max(largest, len(page) + overlap)
             if max_rows and len(rows) >= max_rows and page:
                 return Listing(rows, read_at, pages, truncated=True)
-            if isinstance(next_link, str) and next_link:
+            if isinstance(next_link, str) and next_link and not _links_by_offset(next_link):
                 page_url, page_query, followed_link = next_link, None, True
-            elif followed_link or (not page and (overlap or not rows)):
+            elif (followed_link and not next_link) or (not page and (overlap or not rows)):
                 return Listing(rows, read_at, pages)
             else:
                 # Pages of one row leave no room for the overlapping row: read on without it,
@@ -447,6 +448,12 @@ class JibbleClient:
         if person_ids:
             params["personIds"] = ",".join(person_ids)
         return self.list(self.config.time_attendance_url, "TimesheetsSummary", params).rows
+
+
+def _links_by_offset(next_link):
+    """A next link built with `$skip` misses a row when an earlier one is deleted, as a page
+    asked by offset does: such a list is paged by the connector, with its overlapping row."""
+    return "$skip" in parse_qs(urlsplit(next_link).query)
 
 
 def _row_id(row):

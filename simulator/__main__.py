@@ -25,7 +25,11 @@ def main(argv=None):
         "--max-page-size", type=int, default=100, help="rows per page at most, whatever $top says"
     )
     parser.add_argument(
-        "--next-link", action="store_true", help="link capped pages with @odata.nextLink"
+        "--next-link",
+        nargs="?",
+        const="skip",
+        choices=("skip", "token"),
+        help="link capped pages with @odata.nextLink, by $skip (the default) or $skiptoken",
     )
     parser.add_argument(
         "--refuse-time-filter",
@@ -43,7 +47,7 @@ def main(argv=None):
         args.client_secret,
         token_ttl=args.token_ttl,
         max_page_size=args.max_page_size,
-        use_next_link=args.next_link,
+        use_next_link={None: False, "skip": True, "token": "token"}[args.next_link],
         port=args.port,
         refuse_time_filter=args.refuse_time_filter,
     )

@@ -67,7 +67,9 @@ class JibbleSimulator:
     - `max_page_size` caps every page, whatever `$top` asks. With `use_next_link=False` (the
       default) a capped page carries no `@odata.nextLink`: the list is silently cut below
       `$top`, as one public client reports of Jibble, and only `$skip` until an empty page
-      reads it all. `use_next_link=True` links the next page instead.
+      reads it all. `use_next_link=True` links the next page instead, by `$skip`;
+      `use_next_link="token"` links it by a `$skiptoken` naming the page's last row, which a
+      deletion before it does not move.
     - `refuse_time_filter=True` answers 400 to a TimeEntries `$filter` on `time`: no public
       client was seen filtering on it, so Jibble may not support it.
     - `token_ttl` is the `expires_in` of new tokens, any integer (Jibble's own example
@@ -504,11 +506,22 @@ class JibbleSimulator:
             raise ODataError("$top and $skip must be integers") from None
         if top < 0 or skip < 0:
             raise ODataError("$top and $skip must not be negative")
+        if "$skiptoken" in query:
+            after = [
+                index for index, row in enumerate(rows) if row.get("id") == query["$skiptoken"]
+            ]
+            if not after:
+                raise ODataError("$skiptoken names no row of this list any more")
+            skip = after[0] + 1
         page = rows[skip : skip + top]
         body = {"value": page}
         if query.get("$count", "").lower() == "true":
             body["@odata.count"] = len(rows)
-        if self.use_next_link and skip + top < len(rows):
+        if self.use_next_link == "token" and skip + top < len(rows):
+            link_query = {k: v for k, v in query.items() if k != "$skip"}
+            link_query["$skiptoken"] = page[-1].get("id")
+            body["@odata.nextLink"] = f"{url}?{urlencode(link_query)}"
+        elif self.use_next_link and skip + top < len(rows):
             body["@odata.nextLink"] = f"{url}?{urlencode({**query, '$skip': skip + top})}"
         return 200, body
 

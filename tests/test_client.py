@@ -203,7 +203,7 @@ class TestClient(LocalJibbleMixin, BaseCase):
         self.assertEqual(listing.pages, 10)
 
     def test_paging_follows_next_links(self):
-        self.simulator.use_next_link = True
+        self.simulator.use_next_link = "token"
         ids = self.add_entries(60)
         rows = self.client.time_entries(*self.day).rows
         self.assertEqual([row["id"] for row in rows], ids)
@@ -211,7 +211,7 @@ class TestClient(LocalJibbleMixin, BaseCase):
         self.assertEqual(self.list_requests(skip=True), 2)
 
     def test_next_link_list_capped_below_top_is_read_fully(self):
-        self.simulator.use_next_link = True
+        self.simulator.use_next_link = "token"
         self.simulator.max_page_size = 5
         ids = self.add_entries(35)
         listing = self.client.time_entries(*self.day)
@@ -235,6 +235,36 @@ class TestClient(LocalJibbleMixin, BaseCase):
         # would have skipped it.
         self.assertIn(ids[5], [row["id"] for row in rows])
         self.assertEqual(self.list_requests(skip=False), 2)
+
+    def read_while_a_row_of_page_one_goes(self, next_link):
+        """Read 12 rows in pages of 5 linked as `next_link` says, deleting the second row once
+        page one is read; returns (the rows there were, the rows Jibble still has, the rows
+        read)."""
+        self.simulator.max_page_size = 5
+        self.simulator.use_next_link = next_link
+        ids = self.add_entries(12)
+        self.simulator.on_request(
+            lambda _path, _query: self.simulator.delete_time_entry(ids[1]),
+            path_contains="TimeEntries",
+            after=1,
+        )
+        rows = self.client.time_entries(*self.day).rows
+        survivors = [entry_id for entry_id in ids if entry_id != ids[1]]
+        return ids, survivors, [row["id"] for row in rows]
+
+    def test_next_links_built_with_skip_are_paged_with_the_overlapping_row(self):
+        """Followed as it came, the `$skip=5` link of page one would miss the row that moved
+        to the end of page one when the second row went."""
+        _ids, survivors, read = self.read_while_a_row_of_page_one_goes(next_link=True)
+        self.assertEqual(read, survivors)
+
+    def test_next_links_by_token_are_followed_as_they_come(self):
+        """A `$skiptoken` names the row to go on after, which a deletion before it leaves
+        where it is: no row is missed, in three pages and three calls. The row deleted once
+        its page was read is in the read, as after any read (the next one drops it)."""
+        ids, _survivors, read = self.read_while_a_row_of_page_one_goes(next_link="token")
+        self.assertEqual(read, ids)
+        self.assertEqual(self.list_requests(), 3)
 
     def test_row_edited_from_page_two_into_page_one_is_read_once_with_its_new_time(self):
         self.simulator.max_page_size = 5

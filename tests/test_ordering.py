@@ -146,14 +146,31 @@ class TestListsThatChangeWhileRead(SimulatorCase):
                 self.simulator.add_time_entry(person["id"], "Out", self.at(8.5 + shift))
         self.pull()
 
-    def delete_between_pages(self, victim_id):
-        """Delete an entry once the pull has read the first page of a window."""
+    def delete_between_pages(self, victim_id=None, within=None):
+        """Delete an entry once the pull has read the first page of a window: of the window
+        holding the instant `within` if given, and then by default its fourth row. Returns
+        [(the request, the window's rows before the deletion)] once done."""
         done = []
 
         def delete(_path, query):
-            if "$skip" in query and not done:
-                done.append(query)
-                self.simulator.delete_time_entry(victim_id)
+            window = re.search(r"time ge (\S+) and time lt (\S+)", query.get("$filter", ""))
+            if "$skip" not in query or done or (within and not window):
+                return
+            rows = []
+            if within:
+                start, end = (parse_instant(value) for value in window.groups())
+                if not start <= within < end:
+                    return
+                rows = sorted(
+                    (
+                        r
+                        for r in self.simulator.time_entries
+                        if start <= parse_instant(r["time"]) < end
+                    ),
+                    key=lambda row: (row["time"], row["id"]),
+                )
+            done.append((query, rows))
+            self.simulator.delete_time_entry(victim_id or rows[3]["id"])
 
         self.simulator.on_request(delete, path_contains="TimeEntries", count=1000)
         return done
@@ -184,22 +201,28 @@ class TestListsThatChangeWhileRead(SimulatorCase):
         night, employee = self.person_with_employee("Night")
         self.simulator.add_time_entry(night["id"], "In", self.at(22, day=1))
         clock_out = self.simulator.add_time_entry(night["id"], "Out", self.at(4.99, day=2))
-        done = []
-
-        def delete(_path, query):
-            window = re.search(r"time ge (\S+) and time lt (\S+)", query.get("$filter", ""))
-            if "$skip" not in query or not window or done:
-                return
-            start, end = (parse_instant(value) for value in window.groups())
-            if start <= self.naive(4.99, day=2) < end:
-                done.append(query)
-                self.simulator.delete_time_entry(clock_out["id"])
-
-        self.simulator.on_request(delete, path_contains="TimeEntries", count=1000)
+        done = self.delete_between_pages(clock_out["id"], within=self.naive(4.99, day=2))
         self.pull()
-        self.assertEqual(done[0]["$skip"], "1", "deleted when the page after its row was asked")
+        self.assertEqual(done[0][0]["$skip"], "1", "deleted when the page after its row was asked")
         self.assertFalse(self.entry(clock_out["id"]).filtered("is_active"))
         self.assertEqual(self.intervals(employee), [(self.naive(22, day=1), None)])
+
+    def test_a_first_read_linked_by_skip_loses_no_row_to_a_deletion_between_pages(self):
+        """A Jibble that links its pages with `@odata.nextLink` may build the link with
+        `$skip` as well: followed as it came, a deletion in an earlier page moved the row at
+        the page boundary out of reach, and an entry read for the first time was never
+        stored, until a later pull read that day again."""
+        self.simulator.use_next_link = True
+        night = self.person_with_employee("Night")[0]
+        for shift in range(250):
+            self.simulator.add_time_entry(night["id"], "In", self.at(shift * 0.1, day=2))
+        done = self.delete_between_pages(within=self.naive(12, day=2))
+        self.pull()
+        self.assertTrue(done, "the deletion ran between two pages of the window")
+        query, rows = done[0]
+        boundary = rows[int(query["$skip"])]
+        self.assertTrue(self.entry(boundary["id"]).is_active, "the row at the page boundary")
+        self.assertEqual(self.active_entries(), {row["id"] for row in self.simulator.time_entries})
 
     def test_an_entry_deleted_in_jibble_is_checked_by_id_then_marked_deleted(self):
         victim = self.simulator.time_entries[0]
