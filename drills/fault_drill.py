@@ -1,6 +1,7 @@
 """Fault drill: a 5,000-entry pull through faults must end where a clean pull ends.
 
     python3 drills/fault_drill.py [--people 90] [--days 20] [--seed 7] [--runs 1] [--keep]
+                                   [--next-link-by-skip]
 
 Two databases start identical. In the faulty one, Odoo's cron runner pulls from the
 simulator while:
@@ -94,7 +95,7 @@ class Drill:
         self.path = addons_path()
         self.log_dir = args.log_dir or tempfile.mkdtemp(prefix="jibble-drill-")
         os.makedirs(self.log_dir, exist_ok=True)
-        self.simulator = JibbleSimulator(max_page_size=100)
+        self.simulator = JibbleSimulator(max_page_size=100, use_next_link=args.next_link_by_skip)
         self.figures = {
             "kills": 0,
             "webhooks": {},
@@ -544,6 +545,11 @@ def main():
     parser.add_argument("--runs", type=int, default=1, help="runs, each with new draws")
     parser.add_argument("--log-dir", help="where the Odoo processes write their logs")
     parser.add_argument("--keep", action="store_true", help="keep both databases")
+    parser.add_argument(
+        "--next-link-by-skip",
+        action="store_true",
+        help="Jibble links its pages with @odata.nextLink built with $skip",
+    )
     args = parser.parse_args()
     equal = 0
     for run in range(args.runs):
