@@ -44,15 +44,17 @@ class JibbleConnectorConfig(models.AbstractModel):
 
     @api.model
     def _int_param(self, name, default):
-        try:
-            return int(self._param(name) or default)
-        except ValueError:
-            return default
+        return self._number_param(name, default, int)
 
     @api.model
     def _float_param(self, name, default):
+        return self._number_param(name, default, float)
+
+    @api.model
+    def _number_param(self, name, default, number):
+        """The parameter read as `number` (int or float); `default` when unset or unreadable."""
         try:
-            return float(self._param(name) or default)
+            return number(self._param(name) or default)
         except ValueError:
             return default
 

@@ -517,12 +517,13 @@ class JibbleSimulator:
         body = {"value": page}
         if query.get("$count", "").lower() == "true":
             body["@odata.count"] = len(rows)
-        if self.use_next_link == "token" and skip + top < len(rows):
-            link_query = {k: v for k, v in query.items() if k != "$skip"}
-            link_query["$skiptoken"] = page[-1].get("id")
-            body["@odata.nextLink"] = f"{url}?{urlencode(link_query)}"
-        elif self.use_next_link and skip + top < len(rows):
-            body["@odata.nextLink"] = f"{url}?{urlencode({**query, '$skip': skip + top})}"
+        if self.use_next_link and skip + top < len(rows):
+            if self.use_next_link == "token":
+                following = {**query, "$skiptoken": page[-1].get("id")}
+                following.pop("$skip", None)
+            else:
+                following = {**query, "$skip": skip + top}
+            body["@odata.nextLink"] = f"{url}?{urlencode(following)}"
         return 200, body
 
     def _timesheets_summary(self, query, url):
