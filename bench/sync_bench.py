@@ -5,12 +5,13 @@ hr.attendance.create() of the same attendances.
     python3 bench/sync_bench.py --sizes 2500x50 --no-floor-above 60000
     python3 bench/sync_bench.py --quiet-chatter         # with the "Quiet Chatter" setting on
     python3 bench/sync_bench.py --repeat 3              # each size three times, median ratio
+    python3 bench/sync_bench.py --batch-entries 50000   # fixed batches, not sized by time
 
 The simulator runs in a process of its own, as an independent Jibble would, capping pages at
 50 rows without nextLink. The pull runs in a fresh worker process (its peak RSS is the pull's
 alone); the floor runs in this one, on the same attendances planned without the connector's
 store, just before and just after the pull. Prints wall time, entries per second, SQL queries
-per entry, API calls, pages and peak memory, and the machine.
+per entry, API calls, pages, peak memory and batches, and the machine.
 """
 
 import argparse
@@ -134,7 +135,9 @@ class RemoteSimulator:
         self.process.wait(timeout=30)
 
 
-def sync_in_worker(database, path, simulator, start, deep_days=0, quiet_chatter=False):
+def sync_in_worker(
+    database, path, simulator, start, deep_days=0, quiet_chatter=False, batch_entries=0
+):
     """Run the pull in a fresh process; returns its figures."""
     answer = subprocess.run(
         [
@@ -149,6 +152,7 @@ def sync_in_worker(database, path, simulator, start, deep_days=0, quiet_chatter=
                     "port": simulator.port,
                     "deep_days": deep_days,
                     "quiet_chatter": quiet_chatter,
+                    "batch_entries": batch_entries,
                 }
             ),
         ],
@@ -197,6 +201,8 @@ def worker(arguments):
         )
         start = date.fromisoformat(arguments["start"]) - timedelta(days=1)
         configure(env, simulator, start, arguments["quiet_chatter"])
+        if arguments["batch_entries"]:
+            env["jibble.config"]._set_param("sync_batch_entries", arguments["batch_entries"])
         cr.commit()
         rss_before = peak_rss_mib()
         queries, started = cr.sql_log_count, time.perf_counter()
@@ -204,13 +210,14 @@ def worker(arguments):
         seconds, queries = time.perf_counter() - started, cr.sql_log_count - queries
         attendances = env["hr.attendance"].search_count([("jibble_entry_id", "!=", False)])
         entries = env["jibble.time.entry"].search_count([])
-        pages = sum(env["jibble.sync.log"].search([("operation", "=", "pull")]).mapped("api_calls"))
+        pulls = env["jibble.sync.log"].search([("operation", "=", "pull")])
         figures = {
             "seconds": seconds,
             "queries": queries,
             "attendances": attendances,
             "stored_entries": entries,
-            "logged_api_calls": pages,
+            "logged_api_calls": sum(pulls.mapped("api_calls")),
+            "batches": len(pulls),
             "peak_mib": peak_rss_mib(),
             "rss_before_mib": rss_before,
         }
@@ -293,7 +300,7 @@ def close_registry(database):
     close_db(database)
 
 
-def run_size(path, people, days, with_floor, deep=False, quiet_chatter=False):
+def run_size(path, people, days, with_floor, deep=False, quiet_chatter=False, batch_entries=0):
     """The pull of one size, between two measures of the floor (before it and after it): the
     machine's speed drifts within minutes, so the pull is judged against their mean."""
     start = date.today() - timedelta(days=days + 1)
@@ -307,7 +314,7 @@ def run_size(path, people, days, with_floor, deep=False, quiet_chatter=False):
             floors.append(measure_floor(database, path, dataset, quiet_chatter))
         calls_before = simulator.requests()
         result = sync_in_worker(
-            database, path, simulator, start, days if deep else 0, quiet_chatter
+            database, path, simulator, start, days if deep else 0, quiet_chatter, batch_entries
         )
         result["api_calls"] = simulator.requests() - calls_before - 1
         if result.get("deep"):
@@ -337,7 +344,8 @@ def print_result(r, quiet_chatter):
             f"   floor before/after: {' / '.join(f'{s:.1f}' for s in floor['each'])}"
             if floor
             else f"{'n/a':>9}{'n/a':>9}"
-        ),
+        )
+        + f"   {r['batches']} batch{'' if r['batches'] == 1 else 'es'}",
         flush=True,
     )
     if floor and quiet_chatter:
@@ -380,6 +388,13 @@ def main():
         default=1,
         help="pull each size this many times, each in a fresh database; prints the median ratio",
     )
+    parser.add_argument(
+        "--batch-entries",
+        type=int,
+        default=0,
+        help="fixed entries per pull batch (the sync_batch_entries parameter), instead of the "
+        "batches sized by time that the cron's time limit asks for",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -396,7 +411,9 @@ def main():
         with_floor = people * days * 6 <= args.no_floor_above
         ratios = []
         for _run in range(args.repeat):
-            r = run_size(path, people, days, with_floor, args.deep, args.quiet_chatter)
+            r = run_size(
+                path, people, days, with_floor, args.deep, args.quiet_chatter, args.batch_entries
+            )
             print_result(r, args.quiet_chatter)
             if r["floor"]:
                 ratios.append(r["seconds"] / r["floor"]["seconds"])
