@@ -18,9 +18,9 @@ from collections import Counter
 # Frames that name a step; a sample counts for the first step of this list in its stack.
 PULL = "JibbleSyncService._sync_all"
 FLOOR = "floor_seconds"
-ODOO = "HrAttendance._jibble_try"
+ODOO_STEP = "Odoo's create and write of the attendances (in the connector's savepoints)"
 STEPS = (
-    ("Odoo's create and write of the attendances (in the connector's savepoints)", ODOO),
+    (ODOO_STEP, "HrAttendance._jibble_try"),
     ("reading Jibble", "JibbleSyncService._read_window"),
     ("parsing its rows", "JibbleSyncService._parse_rows"),
     ("storing the entries", "JibbleTimeEntry._store_news"),
@@ -70,7 +70,7 @@ def main():
     pull_seconds = pull / args.rate
     print(f"floor {floor_seconds:.1f} s per measure, pull {pull_seconds:.1f} s", end="")
     print(f" = {pull_seconds / floor_seconds:.2f}x the floor (under the profiler)")
-    own = pull_seconds - steps[STEPS[0][0]] / args.rate
+    own = pull_seconds - steps[ODOO_STEP] / args.rate
     print(f"the connector's own work: {own:.1f} s = {own / floor_seconds:.2f} of the floor")
     for name, seconds in sorted(
         ((name, count / args.rate) for name, count in steps.items()), key=lambda item: -item[1]
